@@ -1,0 +1,181 @@
+/**
+ * One typed, validated view of the environment. Names and defaults follow the seed
+ * (`reference-behaviour.md`); where the seed assumed containers (`kafka:9092`,
+ * `http://infermesh:9000`) the embedded defaults are loopback addresses instead.
+ *
+ * `loadConfig()` fails fast with a {@link ConfigError} naming the variable.
+ */
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads typed values out of an env map; every error names the variable. */
+class EnvReader {
+  constructor(private readonly env: Env) {}
+
+  /** Value when set (even to ""), else undefined. */
+  raw(name: string): string | undefined {
+    return this.env[name];
+  }
+
+  str(name: string, fallback: string): string {
+    const v = this.env[name];
+    return v === undefined || v.trim() === "" ? fallback : v.trim();
+  }
+
+  /** Like str, but an explicitly empty value means "off" and is returned as "". */
+  optional(name: string, fallback: string): string {
+    const v = this.env[name];
+    return v === undefined ? fallback : v.trim();
+  }
+
+  int(name: string, fallback: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
+    const v = this.env[name];
+    if (v === undefined || v.trim() === "") return fallback;
+    const n = Number(v.trim());
+    if (!Number.isInteger(n)) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(v)}`);
+    if (n < min || n > max) throw new ConfigError(name, `expected ${min}..${max}, got ${n}`);
+    return n;
+  }
+
+  num(name: string, fallback: number, min = 0): number {
+    const v = this.env[name];
+    if (v === undefined || v.trim() === "") return fallback;
+    const n = Number(v.trim());
+    if (!Number.isFinite(n)) throw new ConfigError(name, `expected a number, got ${JSON.stringify(v)}`);
+    if (n < min) throw new ConfigError(name, `expected at least ${min}, got ${n}`);
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.env[name];
+    if (v === undefined || v.trim() === "") return fallback;
+    const s = v.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(s)) return true;
+    if (["0", "false", "no", "off"].includes(s)) return false;
+    throw new ConfigError(name, `expected 1/0/true/false, got ${JSON.stringify(v)}`);
+  }
+
+  list(name: string, fallback: string[]): string[] {
+    const v = this.env[name];
+    if (v === undefined || v.trim() === "") return fallback;
+    const items = v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (items.length === 0) throw new ConfigError(name, "expected a comma-separated list");
+    return items;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const v = this.str(name, fallback).toLowerCase() as T;
+    if (!allowed.includes(v)) throw new ConfigError(name, `expected one of ${allowed.join("|")}, got ${v}`);
+    return v;
+  }
+}
+
+/** "host:port" list → validated array. */
+function parseBrokers(name: string, value: string): string[] {
+  const brokers = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const b of brokers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(b))
+      throw new ConfigError(name, `expected host:port, got ${JSON.stringify(b)}`);
+  }
+  if (brokers.length === 0) throw new ConfigError(name, "expected at least one host:port");
+  return brokers;
+}
+
+function parseUrl(name: string, value: string, protocols: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, `not a URL: ${JSON.stringify(value)}`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `expected ${protocols.join(" or ")} URL, got ${url.protocol}`);
+  }
+  return value.replace(/\/+$/, "");
+}
+
+export function loadConfig(env: Env = process.env) {
+  const e = new EnvReader(env);
+
+  const stateDir = resolve(
+    e.str("EMBED_STATE_DIR", join(env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "rl-embeddings")),
+  );
+  const cacheDir = resolve(
+    e.str("EMBED_CACHE_DIR", join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "rl-embeddings")),
+  );
+
+  const bootstrapVar =
+    e.raw("KAFKA_BOOTSTRAP_SERVERS") !== undefined ? "KAFKA_BOOTSTRAP_SERVERS" : "KAFKA_BOOTSTRAP";
+  const brokers = parseBrokers(bootstrapVar, e.str(bootstrapVar, "127.0.0.1:9092"));
+
+  // REDDB_URL: unset → the embedded local Redis; explicitly empty → Redis sinks off (seed behaviour).
+  const reddbRaw = e.optional("REDDB_URL", "redis://127.0.0.1:6379");
+  const reddbUrl =
+    reddbRaw === "" ? "" : parseUrl("REDDB_URL", reddbRaw, ["redis:", "rediss:", "http:", "https:"]);
+
+  const kafka = {
+    brokers,
+    clientId: e.str("KAFKA_CLIENT_ID", "rl-embeddings"),
+    /** Partitions for topics the project creates. */
+    partitions: e.int("KAFKA_TOPIC_PARTITIONS", 3, 1, 1000),
+    replicationFactor: e.int("KAFKA_REPLICATION_FACTOR", 1, 1, 10),
+  };
+
+  const topics = {
+    /** Upstream agent results (comma list). */
+    source: e.list("SPARK_KAFKA_TOPICS", ["agent.results"]),
+    input: e.str("SINK_INPUT_TOPIC", e.str("EMBED_INPUT_TOPIC", "embedding_input")),
+    output: e.str("EMBED_OUTPUT_TOPIC", "embeddings"),
+    /** Kafka DLQ topic. Seed default is off (""); `up` turns it on as `embeddings_dlq`. */
+    dlq: e.optional("EMBED_DLQ_TOPIC", ""),
+  };
+
+  const local = {
+    stateDir,
+    cacheDir,
+    /** Kafka release fetched from Maven Central for the embedded broker. */
+    kafkaVersion: e.str("KAFKA_VERSION", "4.1.1"),
+    kafkaHeap: e.str("KAFKA_HEAP", "512m"),
+    /** Seconds `up` waits for each component's health. */
+    startTimeoutSec: e.num("EMBED_START_TIMEOUT_SEC", 90, 1),
+  };
+
+  return {
+    kafka,
+    topics,
+    redis: {
+      url: reddbUrl,
+      namespace: e.str("REDDB_NAMESPACE", "dspy"),
+      token: e.optional("REDDB_TOKEN", ""),
+      stream: e.str("REDDB_STREAM", "embeddings"),
+      dlqStream: e.str("REDDB_DLQ_STREAM", "embeddings_dlq"),
+      mode: e.oneOf("REDDB_MODE", "stream", ["stream", "kv", "both"] as const),
+    },
+    local,
+  } as const;
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+/** Names of every topic the project creates on its broker. */
+export function projectTopics(cfg: Config, dlqTopic = cfg.topics.dlq || "embeddings_dlq"): string[] {
+  return [...new Set([...cfg.topics.source, cfg.topics.input, cfg.topics.output, dlqTopic])];
+}

@@ -1,0 +1,184 @@
+/**
+ * The embedded Kafka: a single-node KRaft broker+controller built from Maven Central
+ * artifacts (`org.apache.kafka:kafka_2.13` and its runtime dependencies, log4j2 as the
+ * logging binding), cached per version outside the repo, storage formatted once.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { $ } from "zx";
+import type { Config } from "../../pipeline/config.ts";
+import type { DaemonSpec } from "./procs.ts";
+import type { Progress } from "./progress.ts";
+import { ScriptError } from "./progress.ts";
+
+const LOG4J_VERSION = "2.24.3";
+
+export function kafkaLibsDir(cfg: Config): string {
+  return join(cfg.local.cacheDir, `kafka-${cfg.local.kafkaVersion}`, "libs");
+}
+
+function pom(version: string): string {
+  const dep = (g: string, a: string, v: string) =>
+    `<dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`;
+  return `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>rl-embeddings</groupId><artifactId>kafka-runtime</artifactId><version>${version}</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    ${dep("org.apache.kafka", "kafka_2.13", version)}
+    ${dep("org.apache.logging.log4j", "log4j-api", LOG4J_VERSION)}
+    ${dep("org.apache.logging.log4j", "log4j-core", LOG4J_VERSION)}
+    ${dep("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION)}
+  </dependencies>
+</project>
+`;
+}
+
+/** Fetches the broker's jars with Maven once per version; returns the libs folder. */
+export async function ensureKafkaJars(cfg: Config, progress: Progress): Promise<string> {
+  const libs = kafkaLibsDir(cfg);
+  if (existsSync(join(libs, ".complete"))) return libs;
+  const mvn = await $`command -v mvn`.nothrow().quiet();
+  if (mvn.exitCode !== 0) {
+    throw new ScriptError(
+      "Maven (mvn) is needed to fetch Kafka's jars: install Maven and Java 17+ (apt-get install maven).",
+    );
+  }
+  const work = `${libs}.partial-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const pomFile = join(work, "pom.xml");
+  writeFileSync(pomFile, pom(cfg.local.kafkaVersion));
+  let downloaded = 0;
+  const lines: string[] = [];
+  const proc =
+    $`mvn -B -f ${pomFile} dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=${work}`
+      .nothrow()
+      .quiet();
+  for await (const line of proc) {
+    lines.push(line);
+    if (line.includes("Downloaded from")) progress.update(`${++downloaded} files downloaded`);
+  }
+  const result = await proc;
+  if (result.exitCode !== 0) {
+    throw new ScriptError(
+      `Maven could not fetch org.apache.kafka:kafka_2.13:${cfg.local.kafkaVersion}:\n${lines.slice(-25).join("\n")}`,
+    );
+  }
+  rmSync(pomFile);
+  const jars = readdirSync(work).filter((f) => f.endsWith(".jar"));
+  progress.update(`${jars.length} jars`);
+  writeFileSync(join(work, ".complete"), `${jars.join("\n")}\n`);
+  rmSync(libs, { recursive: true, force: true });
+  mkdirSync(join(libs, ".."), { recursive: true });
+  renameSync(work, libs);
+  return libs;
+}
+
+export interface KafkaLayout {
+  dir: string;
+  dataDir: string;
+  properties: string;
+  log4j: string;
+  log: string;
+}
+
+export function kafkaLayout(cfg: Config, port: number): KafkaLayout {
+  const dir = join(cfg.local.stateDir, `kafka-${port}`);
+  return {
+    dir,
+    dataDir: join(dir, "data"),
+    properties: join(dir, "server.properties"),
+    log4j: join(dir, "log4j2.properties"),
+    log: join(dir, "kafka.log"),
+  };
+}
+
+/** Writes the broker's config files (derived from the config on every start). */
+export function writeKafkaConfig(cfg: Config, layout: KafkaLayout, host: string, port: number): void {
+  mkdirSync(layout.dir, { recursive: true });
+  const controller = port + 1;
+  writeFileSync(
+    layout.properties,
+    [
+      "# Written by scripts/up.ts on every start; edit pipeline/config.ts or the env instead.",
+      "process.roles=broker,controller",
+      "node.id=1",
+      `controller.quorum.voters=1@${host}:${controller}`,
+      `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controller}`,
+      `advertised.listeners=PLAINTEXT://${host}:${port}`,
+      "controller.listener.names=CONTROLLER",
+      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+      "inter.broker.listener.name=PLAINTEXT",
+      `log.dirs=${layout.dataDir}`,
+      `num.partitions=${cfg.kafka.partitions}`,
+      // Single node: internal topics need replication 1 or consumer groups never find a coordinator.
+      "offsets.topic.replication.factor=1",
+      "offsets.topic.num.partitions=3",
+      "transaction.state.log.replication.factor=1",
+      "transaction.state.log.min.isr=1",
+      "share.coordinator.state.topic.replication.factor=1",
+      "share.coordinator.state.topic.min.isr=1",
+      "group.initial.rebalance.delay.ms=0",
+      "auto.create.topics.enable=false",
+      "delete.topic.enable=true",
+      "log.retention.hours=168",
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(
+    layout.log4j,
+    [
+      "status = warn",
+      "appender.out.type = Console",
+      "appender.out.name = OUT",
+      "appender.out.layout.type = PatternLayout",
+      "appender.out.layout.pattern = [%d] %p %m (%c)%n",
+      "rootLogger.level = INFO",
+      "rootLogger.appenderRef.out.ref = OUT",
+      "logger.state.name = state.change.logger",
+      "logger.state.level = WARN",
+      "logger.config.name = org.apache.kafka.common.config",
+      "logger.config.level = WARN",
+      "",
+    ].join("\n"),
+  );
+}
+
+function javaArgs(cfg: Config, layout: KafkaLayout, libs: string): string[] {
+  return [
+    `-Xms${cfg.local.kafkaHeap}`,
+    `-Xmx${cfg.local.kafkaHeap}`,
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-Djava.awt.headless=true",
+    `-Dlog4j2.configurationFile=${layout.log4j}`,
+    "-cp",
+    `${libs}/*`,
+  ];
+}
+
+/** Formats the storage folder once (KRaft needs a cluster id before the first start). */
+export async function formatStorageOnce(cfg: Config, layout: KafkaLayout, libs: string): Promise<void> {
+  if (existsSync(join(layout.dataDir, "meta.properties"))) return;
+  const clusterId = randomBytes(16).toString("base64url");
+  const args = [...javaArgs(cfg, layout, libs), "kafka.tools.StorageTool", "format", "-t", clusterId];
+  const r = await $`java ${args} -c ${layout.properties}`.nothrow().quiet();
+  if (r.exitCode !== 0) {
+    throw new ScriptError(
+      `Kafka storage format failed:\n${(r.stdout + r.stderr).split("\n").slice(-20).join("\n")}`,
+    );
+  }
+}
+
+export function kafkaDaemon(cfg: Config, layout: KafkaLayout, libs: string, address: string): DaemonSpec {
+  return {
+    name: "kafka",
+    cmd: "java",
+    args: [...javaArgs(cfg, layout, libs), "kafka.Kafka", layout.properties],
+    marker: ["kafka.Kafka", layout.properties],
+    address,
+    log: layout.log,
+  };
+}

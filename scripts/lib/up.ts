@@ -1,0 +1,76 @@
+/** `up` as a library: used by scripts/up.ts and by the test helpers. */
+import { type Config, projectTopics } from "../../pipeline/config.ts";
+import { isRunning, readRecord, removeRecord, startDaemon, stopProcess, tail } from "./procs.ts";
+import { info, ScriptError, step, waitUntil } from "./progress.ts";
+import { type Component, components, type Tier } from "./stack.ts";
+import { ensureTopics } from "./topics.ts";
+
+export interface UpResult {
+  started: string[];
+  reused: string[];
+  topicsCreated: string[];
+}
+
+/** Brings one component to health: reuse what answers, start what is local, fail otherwise. */
+async function ensureComponent(cfg: Config, c: Component): Promise<"started" | "reused"> {
+  if (await c.healthy()) {
+    const rec = readRecord(cfg.local.stateDir, c.name);
+    const owner = rec && isRunning(rec) ? `pid ${rec.pid}` : "not started by up";
+    info(`✓ ${c.name} already answers at ${c.address} (${owner})`);
+    return "reused";
+  }
+  if (!c.local) {
+    throw new ScriptError(
+      `${c.name} at ${c.address} does not answer, and it is not a local address, so up will not start it. ` +
+        `Start it, or unset ${c.envVar} to use the embedded default.`,
+    );
+  }
+  const stale = readRecord(cfg.local.stateDir, c.name);
+  if (stale && isRunning(stale)) {
+    // Ours, running but not healthy (still starting, or wedged): give it the start timeout.
+    const ok = await step(`Waiting for ${c.name} (pid ${stale.pid}) at ${c.address}`, () =>
+      waitUntil(() => c.healthy(), cfg.local.startTimeoutSec),
+    );
+    if (ok) return "reused";
+    await stopProcess(stale);
+  }
+  if (stale) removeRecord(cfg.local.stateDir, c.name);
+  const spec = await c.prepare();
+  const rec = startDaemon(cfg.local.stateDir, spec);
+  const ok = await step(`Starting ${c.name} at ${c.address} (pid ${rec.pid}, log ${rec.log})`, () =>
+    waitUntil(async () => {
+      if (!isRunning(rec)) throw new ScriptError("exited");
+      return c.healthy();
+    }, cfg.local.startTimeoutSec).catch(() => false),
+  );
+  if (!ok) {
+    const exited = !isRunning(rec);
+    await stopProcess(rec);
+    removeRecord(cfg.local.stateDir, c.name);
+    throw new ScriptError(
+      `${c.name} ${exited ? "exited" : `did not become healthy within ${cfg.local.startTimeoutSec}s`}. ` +
+        `Last lines of ${rec.log}:\n${tail(rec.log)}`,
+    );
+  }
+  return "started";
+}
+
+export async function up(cfg: Config, tiers: Tier[]): Promise<UpResult> {
+  const result: UpResult = { started: [], reused: [], topicsCreated: [] };
+  for (const c of components(cfg, tiers)) {
+    const how = await ensureComponent(cfg, c);
+    result[how].push(c.name);
+    if (c.name === "kafka") {
+      const topics = projectTopics(cfg);
+      result.topicsCreated = await step(`Ensuring topics ${topics.join(", ")}`, () =>
+        ensureTopics({
+          brokers: cfg.kafka.brokers,
+          topics,
+          partitions: cfg.kafka.partitions,
+          replicationFactor: cfg.kafka.replicationFactor,
+        }),
+      );
+    }
+  }
+  return result;
+}

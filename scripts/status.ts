@@ -1,0 +1,19 @@
+#!/usr/bin/env bun
+import { loadConfig } from "../pipeline/config.ts";
+import { runScript } from "./lib/cli.ts";
+import { formatStatus, status } from "./lib/status.ts";
+
+await runScript(
+  {
+    usage: "bun run status [--json]",
+    description:
+      "Shows each component's health, pid (when started by up), address and log.\nExits 1 when any is down.",
+    options: [["--json", "print the same as JSON"]],
+    boolean: ["json"],
+  },
+  async (args) => {
+    const s = await status(loadConfig());
+    console.log(args.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+    return s.components.every((c) => c.healthy) ? 0 : 1;
+  },
+);

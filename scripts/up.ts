@@ -1,0 +1,28 @@
+#!/usr/bin/env bun
+import { loadConfig } from "../pipeline/config.ts";
+import { runScript } from "./lib/cli.ts";
+import { info } from "./lib/progress.ts";
+import { formatStatus, status } from "./lib/status.ts";
+import { up } from "./lib/up.ts";
+
+await runScript(
+  {
+    usage: "bun run up [--infra]",
+    description:
+      "Brings the stack up on 127.0.0.1, reusing whatever already answers (idempotent).\n" +
+      "Kafka (KRaft, jars from Maven Central) and Redis start locally unless KAFKA_BOOTSTRAP_SERVERS /\n" +
+      "REDDB_URL point at another host; project topics are created. Then the pipeline processes start.",
+    options: [["--infra", "start the infrastructure only (Kafka, Redis, topics)"]],
+    boolean: ["infra"],
+  },
+  async (args) => {
+    const cfg = loadConfig();
+    const r = await up(cfg, args.infra ? ["infra"] : ["infra", "pipeline"]);
+    info(
+      `\nup: started ${r.started.join(", ") || "nothing"}; reused ${r.reused.join(", ") || "nothing"}` +
+        (r.topicsCreated.length ? `; created topics ${r.topicsCreated.join(", ")}` : ""),
+    );
+    console.log(formatStatus(await status(cfg)));
+    return 0;
+  },
+);

@@ -1,0 +1,117 @@
+/**
+ * Real Kafka and Redis for integration tests: started (or reused) once per test run
+ * through the same code as `up --infra`, with names unique to the run so that an
+ * operator's topics and keys are never touched. Each test file cleans what it made.
+ */
+import { randomBytes } from "node:crypto";
+import Redis from "ioredis";
+import { type Config, loadConfig } from "../../pipeline/config.ts";
+import { createKafka } from "../../pipeline/io/kafka.ts";
+import { ensureTopics } from "../../scripts/lib/topics.ts";
+import { up } from "../../scripts/lib/up.ts";
+
+let ready: Promise<Config> | undefined;
+
+/** Starts or reuses the infrastructure once per process (bun test runs all files in one). */
+export function infra(): Promise<Config> {
+  ready ??= (async () => {
+    const cfg = loadConfig();
+    await up(cfg, ["infra"]);
+    return cfg;
+  })();
+  return ready;
+}
+
+/** Names unique to one test file's run, and their cleanup. */
+export class TestScope {
+  readonly id = `t${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+  private readonly topics: string[] = [];
+  private redisClient: Redis | undefined;
+
+  constructor(readonly cfg: Config) {}
+
+  /** A topic name unique to this scope; created with the project's partition count. */
+  async topic(name: string, partitions = this.cfg.kafka.partitions): Promise<string> {
+    const topic = `test.${this.id}.${name}`;
+    await ensureTopics({
+      brokers: this.cfg.kafka.brokers,
+      topics: [topic],
+      partitions,
+      replicationFactor: 1,
+    });
+    this.topics.push(topic);
+    return topic;
+  }
+
+  /** A Redis key prefix unique to this scope. */
+  get prefix(): string {
+    return `test:${this.id}`;
+  }
+
+  redis(): Redis {
+    this.redisClient ??= new Redis(this.cfg.redis.url, { maxRetriesPerRequest: 3 });
+    return this.redisClient;
+  }
+
+  kafka() {
+    return createKafka(this.cfg.kafka.brokers, `test-${this.id}`);
+  }
+
+  async cleanup(): Promise<void> {
+    if (this.topics.length > 0) {
+      const admin = this.kafka().admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: this.topics }).catch(() => {});
+      const groups = (await admin.listGroups()).groups
+        .map((g) => g.groupId)
+        .filter((g) => g.includes(this.id));
+      if (groups.length) await admin.deleteGroups(groups).catch(() => {});
+      await admin.disconnect();
+    }
+    if (this.redisClient) {
+      const keys = await this.redisClient.keys(`${this.prefix}*`);
+      if (keys.length) await this.redisClient.del(...keys);
+      this.redisClient.disconnect();
+    }
+  }
+}
+
+export async function scope(): Promise<TestScope> {
+  return new TestScope(await infra());
+}
+
+/** Polls until `check` returns a value other than undefined/false, or throws after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await Bun.sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+/** A free TCP port on 127.0.0.1 (and, with `pair`, the next one free too). */
+export function freePort(pair = false): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = s.port;
+    s.stop(true);
+    if (!pair) return port;
+    try {
+      const s2 = Bun.listen({ hostname: "127.0.0.1", port: port + 1, socket: { data() {} } });
+      s2.stop(true);
+      return port;
+    } catch {}
+  }
+  throw new Error("no free port pair found");
+}
