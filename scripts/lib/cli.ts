@@ -9,6 +9,7 @@ export interface ScriptSpec {
   options?: [flag: string, text: string][];
   boolean?: string[];
   string?: string[];
+  default?: Record<string, unknown>;
 }
 
 export function helpText(spec: ScriptSpec): string {
@@ -35,6 +36,7 @@ export async function runScript(
     boolean: ["help", ...(spec.boolean ?? [])],
     string: spec.string ?? [],
     alias: { h: "help" },
+    default: spec.default ?? {},
   });
   if (args.help) {
     console.log(helpText(spec));

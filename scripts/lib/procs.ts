@@ -82,8 +82,18 @@ export interface DaemonSpec {
   env?: Record<string, string>;
 }
 
-/** Starts a detached process with stdout/stderr appended to its log, and records it. */
-export function startDaemon(stateDir: string, spec: DaemonSpec): ProcRecord {
+export interface Started {
+  record: ProcRecord;
+  /** True once the child has exited (known from the exit event, not from /proc). */
+  exited(): boolean;
+}
+
+/**
+ * Starts a detached process with stdout/stderr appended to its log, and records it.
+ * (Right after fork, /proc/<pid>/cmdline still shows the parent until exec, so callers
+ * watching a fresh start use `exited()` rather than `isRunning`.)
+ */
+export function startDaemon(stateDir: string, spec: DaemonSpec): Started {
   mkdirSync(runDir(stateDir), { recursive: true });
   const fd = openSync(spec.log, "a");
   const child = spawn(spec.cmd, spec.args, {
@@ -94,6 +104,10 @@ export function startDaemon(stateDir: string, spec: DaemonSpec): ProcRecord {
   });
   closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${spec.name} (${spec.cmd})`);
+  let exited = false;
+  child.once("exit", () => {
+    exited = true;
+  });
   child.unref();
   const rec: ProcRecord = {
     name: spec.name,
@@ -104,7 +118,7 @@ export function startDaemon(stateDir: string, spec: DaemonSpec): ProcRecord {
     startedAt: new Date().toISOString(),
   };
   writeFileSync(recordPath(stateDir, spec.name), `${JSON.stringify(rec, null, 2)}\n`);
-  return rec;
+  return { record: rec, exited: () => exited };
 }
 
 /** SIGTERM, wait up to `graceMs`, then SIGKILL. Returns once the process is gone. */

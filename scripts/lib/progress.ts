@@ -49,16 +49,19 @@ export async function step<T>(label: string, fn: (p: Progress) => Promise<T>): P
   }
 }
 
-/** Polls `check` until it returns true or `timeoutSec` passes. */
+/**
+ * Polls `check` until it returns true (→ true), `giveUp` returns true (→ false, at once),
+ * or `timeoutSec` passes (→ false). A check that throws counts as not yet.
+ */
 export async function waitUntil(
   check: () => Promise<boolean>,
   timeoutSec: number,
-  { intervalMs = 250, onTick }: { intervalMs?: number; onTick?: () => Promise<void> | void } = {},
+  { intervalMs = 250, giveUp }: { intervalMs?: number; giveUp?: () => boolean } = {},
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutSec * 1000;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return true;
-    await onTick?.();
+    if (giveUp?.()) return false;
     await Bun.sleep(intervalMs);
   }
   return check().catch(() => false);

@@ -71,7 +71,8 @@ export function redisDaemon(cfg: Config, bin: string, host: string, port: number
       "--logfile",
       "",
     ],
-    marker: [`${host0}:${port}`],
+    // redis-server rewrites its title to "redis-server HOST:PORT"; the port matches both forms.
+    marker: [String(port)],
     address: `${host0}:${port}`,
     log: join(dir, "redis.log"),
   };

@@ -27,6 +27,8 @@ export interface Component {
   envVar: string;
   /** True when `up` may start it here (loopback address); false for external services. */
   local: boolean;
+  /** Loopback ports a local start binds (checked free before starting). */
+  ports: number[];
   healthy(): Promise<boolean>;
   /** Prepares (fetch, install, format) and returns what to run. */
   prepare(): Promise<DaemonSpec>;
@@ -41,6 +43,7 @@ function kafkaComponent(cfg: Config): Component {
     address: cfg.kafka.brokers.join(","),
     envVar: "KAFKA_BOOTSTRAP_SERVERS",
     local: hp !== undefined && isLoopback(hp.host),
+    ports: hp ? [hp.port, hp.port + 1] : [],
     healthy: () => kafkaHealthy(cfg.kafka.brokers),
     async prepare() {
       if (!hp || !single) throw new Error("unreachable: kafka is not local");
@@ -67,6 +70,7 @@ function redisComponent(cfg: Config): Component | undefined {
     address: `${host}:${port}`,
     envVar: "REDDB_URL",
     local: isLoopback(host),
+    ports: [port],
     healthy: () => redisHealthy(cfg.redis.url),
     async prepare() {
       const bin = await step("Checking redis-server", (p) => ensureRedisServer(p));

@@ -1,5 +1,6 @@
 /** `up` as a library: used by scripts/up.ts and by the test helpers. */
 import { type Config, projectTopics } from "../../pipeline/config.ts";
+import { portOpen } from "./net.ts";
 import { isRunning, readRecord, removeRecord, startDaemon, stopProcess, tail } from "./procs.ts";
 import { info, ScriptError, step, waitUntil } from "./progress.ts";
 import { type Component, components, type Tier } from "./stack.ts";
@@ -35,23 +36,27 @@ async function ensureComponent(cfg: Config, c: Component): Promise<"started" | "
     await stopProcess(stale);
   }
   if (stale) removeRecord(cfg.local.stateDir, c.name);
+  for (const port of c.ports) {
+    if (await portOpen("127.0.0.1", port)) {
+      throw new ScriptError(
+        `${c.name} cannot start: 127.0.0.1:${port} is in use by a program that is not a healthy ${c.name}. ` +
+          `Free the port, or set ${c.envVar} to another address.`,
+      );
+    }
+  }
   const spec = await c.prepare();
-  const rec = startDaemon(cfg.local.stateDir, spec);
-  const ok = await step(`Starting ${c.name} at ${c.address} (pid ${rec.pid}, log ${rec.log})`, () =>
-    waitUntil(async () => {
-      if (!isRunning(rec)) throw new ScriptError("exited");
-      return c.healthy();
-    }, cfg.local.startTimeoutSec).catch(() => false),
-  );
-  if (!ok) {
-    const exited = !isRunning(rec);
+  const started = startDaemon(cfg.local.stateDir, spec);
+  const rec = started.record;
+  await step(`Starting ${c.name} at ${c.address} (pid ${rec.pid}, log ${rec.log})`, async () => {
+    if (await waitUntil(() => c.healthy(), cfg.local.startTimeoutSec, { giveUp: started.exited })) return;
+    const exited = started.exited();
     await stopProcess(rec);
     removeRecord(cfg.local.stateDir, c.name);
     throw new ScriptError(
       `${c.name} ${exited ? "exited" : `did not become healthy within ${cfg.local.startTimeoutSec}s`}. ` +
         `Last lines of ${rec.log}:\n${tail(rec.log)}`,
     );
-  }
+  });
   return "started";
 }
 

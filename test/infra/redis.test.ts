@@ -1,5 +1,7 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { scope, type TestScope } from "../helpers/infra.ts";
+
+setDefaultTimeout(120_000); // real Kafka and Redis
 
 let s: TestScope;
 beforeAll(async () => {

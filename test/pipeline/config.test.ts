@@ -1,0 +1,83 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, loadConfig, projectTopics } from "../../pipeline/config.ts";
+import { components } from "../../scripts/lib/stack.ts";
+
+describe("loadConfig", () => {
+  test("embedded defaults are loopback addresses and the seed's names", () => {
+    const cfg = loadConfig({ HOME: "/home/op" });
+    expect(cfg.kafka.brokers).toEqual(["127.0.0.1:9092"]);
+    expect(cfg.kafka.partitions).toBe(3);
+    expect(cfg.redis.url).toBe("redis://127.0.0.1:6379");
+    expect(cfg.redis).toMatchObject({
+      namespace: "dspy",
+      stream: "embeddings",
+      dlqStream: "embeddings_dlq",
+      mode: "stream",
+    });
+    expect(cfg.topics).toEqual({
+      source: ["agent.results"],
+      input: "embedding_input",
+      output: "embeddings",
+      dlq: "",
+    });
+    expect(projectTopics(cfg)).toEqual(["agent.results", "embedding_input", "embeddings", "embeddings_dlq"]);
+  });
+
+  test("KAFKA_BOOTSTRAP_SERVERS wins over KAFKA_BOOTSTRAP, which is the fallback", () => {
+    expect(loadConfig({ KAFKA_BOOTSTRAP: "k1:9092" }).kafka.brokers).toEqual(["k1:9092"]);
+    expect(
+      loadConfig({ KAFKA_BOOTSTRAP: "k1:9092", KAFKA_BOOTSTRAP_SERVERS: "a:1, b:2" }).kafka.brokers,
+    ).toEqual(["a:1", "b:2"]);
+  });
+
+  test("an explicitly empty REDDB_URL turns Redis off; unset means the local default", () => {
+    expect(loadConfig({ REDDB_URL: "" }).redis.url).toBe("");
+    expect(loadConfig({}).redis.url).toBe("redis://127.0.0.1:6379");
+  });
+
+  test("SPARK_KAFKA_TOPICS is a comma list", () => {
+    expect(loadConfig({ SPARK_KAFKA_TOPICS: "a, b,,c" }).topics.source).toEqual(["a", "b", "c"]);
+  });
+
+  test.each([
+    ["KAFKA_TOPIC_PARTITIONS", "three", /KAFKA_TOPIC_PARTITIONS: expected an integer/],
+    ["KAFKA_TOPIC_PARTITIONS", "0", /KAFKA_TOPIC_PARTITIONS: expected 1\.\.1000/],
+    ["KAFKA_BOOTSTRAP_SERVERS", "nohostport", /KAFKA_BOOTSTRAP_SERVERS: expected host:port/],
+    ["REDDB_URL", "not a url", /REDDB_URL: not a URL/],
+    ["REDDB_URL", "ftp://x", /REDDB_URL: expected redis:/],
+    ["REDDB_MODE", "list", /REDDB_MODE: expected one of stream\|kv\|both/],
+  ])("%s=%p fails naming the variable", (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+});
+
+describe("which components up may start", () => {
+  test("loopback addresses are local; other hosts are external and never started", () => {
+    const local = components(
+      loadConfig({ KAFKA_BOOTSTRAP_SERVERS: "localhost:19092", REDDB_URL: "redis://127.0.0.1:16379" }),
+    );
+    expect(local.map((c) => [c.name, c.local, c.ports])).toEqual([
+      ["kafka", true, [19092, 19093]],
+      ["redis", true, [16379]],
+    ]);
+    const external = components(
+      loadConfig({
+        KAFKA_BOOTSTRAP_SERVERS: "kafka.internal:9092",
+        REDDB_URL: "redis://cache.internal:6379/0",
+      }),
+    );
+    expect(external.map((c) => [c.name, c.local])).toEqual([
+      ["kafka", false],
+      ["redis", false],
+    ]);
+    expect(
+      components(loadConfig({ KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092,127.0.0.1:9094" }))[0]?.local,
+    ).toBe(false);
+  });
+
+  test("Redis off or an HTTP RedDB means no Redis component", () => {
+    expect(components(loadConfig({ REDDB_URL: "" })).map((c) => c.name)).toEqual(["kafka"]);
+    expect(components(loadConfig({ REDDB_URL: "http://reddb:8080" })).map((c) => c.name)).toEqual(["kafka"]);
+  });
+});
