@@ -158,9 +158,60 @@ export function loadConfig(env: Env = process.env) {
     startTimeoutSec: e.num("EMBED_START_TIMEOUT_SEC", 90, 1),
   };
 
+  const infermeshUrl = parseUrl("INFERMESH_URL", e.str("INFERMESH_URL", "http://127.0.0.1:9000"), ["http:", "https:"]);
+
   return {
     kafka,
     topics,
+    /** The local InferMesh-compatible server (pipeline/infermesh). */
+    infermeshServer: {
+      host: e.str("INFERMESH_HOST", "127.0.0.1"),
+      port: e.int("INFERMESH_PORT", 9000, 0, 65535),
+      /** Models served, comma list: `glove-100d-sif` (real word vectors + SIF) and/or `hash-<dim>`. */
+      models: e.list("INFERMESH_MODELS", ["glove-100d-sif", "hash-384"]),
+      apiKey: e.optional("INFERMESH_API_KEY", ""),
+      maxInputs: e.int("INFERMESH_MAX_INPUTS", 512, 1),
+      maxBodyBytes: e.int("INFERMESH_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024),
+      maxTextChars: e.int("INFERMESH_MAX_TEXT_CHARS", 32_768, 1),
+    },
+    /** The embed worker (client side of InferMesh, batching, cache, sinks). */
+    embed: {
+      group: e.str("EMBED_GROUP", "embed-worker"),
+      infermeshUrl,
+      model: e.str("EMBED_MODEL", "glove-100d-sif"),
+      apiKey: e.optional("INFERMESH_API_KEY", ""),
+      timeoutSec: e.num("INFERMESH_TIMEOUT_SEC", 30, 0.001),
+      retries: e.int("INFERMESH_RETRIES", 2, 0, 100),
+      backoffSec: e.num("INFERMESH_BACKOFF_SEC", 0.5, 0),
+      /** Longest single backoff while waiting out an outage. */
+      maxBackoffSec: e.num("INFERMESH_MAX_BACKOFF_SEC", 10, 0),
+      batchSize: e.int("EMBED_BATCH_SIZE", 64, 1, 100_000),
+      maxWaitSec: e.num("EMBED_MAX_WAIT_SEC", 0.5, 0),
+      writeParquet: e.bool("EMBED_WRITE_PARQUET", false),
+      parquetDir: e.str("EMBED_PARQUET_DIR", "/workspace/vectorized/embeddings_imesh"),
+      /** Parquet files roll at this many rows or this age, whichever comes first. */
+      parquetRollRows: e.int("EMBED_PARQUET_ROLL_ROWS", 10_000, 1),
+      parquetRollSec: e.num("EMBED_PARQUET_ROLL_SEC", 10, 0.01),
+      normalize: e.bool("EMBED_NORMALIZE", false),
+      cacheTtlSec: e.num("EMBED_CACHE_TTL", 300, 0),
+      cacheMax: e.int("EMBED_CACHE_MAX", 200_000, 0),
+      cacheWarmup: e.int("EMBED_CACHE_WARMUP", 0, 0),
+      metricsHost: e.str("EMBED_METRICS_HOST", "127.0.0.1"),
+      metricsPort: e.int("EMBED_METRICS_PORT", 9100, 0, 65535),
+    },
+    /** The parse worker (Bun replacement of the seed's Spark job). */
+    parse: {
+      group: e.str("PARSE_GROUP", "parse"),
+      /** JSON fields tried for the text, in order; dotted paths allowed. */
+      textFields: e.list("PARSE_TEXT_FIELDS", ["text", "message", "content", "prompt", "body"]),
+      /** Longer texts are truncated to this many characters and marked `truncated`. */
+      maxTextChars: e.int("PARSE_MAX_TEXT_CHARS", 8192, 1),
+      outputDir: e.optional("VEC_OUTPUT_DIR", ""),
+      batchSize: e.int("PARSE_BATCH_SIZE", 500, 1),
+      maxWaitSec: e.num("PARSE_MAX_WAIT_SEC", 0.2, 0),
+      metricsHost: e.str("PARSE_METRICS_HOST", "127.0.0.1"),
+      metricsPort: e.int("PARSE_METRICS_PORT", 9102, 0, 65535),
+    },
     redis: {
       url: reddbUrl,
       namespace: e.str("REDDB_NAMESPACE", "dspy"),
