@@ -158,7 +158,10 @@ export function loadConfig(env: Env = process.env) {
     startTimeoutSec: e.num("EMBED_START_TIMEOUT_SEC", 90, 1),
   };
 
-  const infermeshUrl = parseUrl("INFERMESH_URL", e.str("INFERMESH_URL", "http://127.0.0.1:9000"), ["http:", "https:"]);
+  const infermeshUrl = parseUrl("INFERMESH_URL", e.str("INFERMESH_URL", "http://127.0.0.1:9000"), [
+    "http:",
+    "https:",
+  ]);
 
   return {
     kafka,
@@ -187,6 +190,8 @@ export function loadConfig(env: Env = process.env) {
       maxBackoffSec: e.num("INFERMESH_MAX_BACKOFF_SEC", 10, 0),
       batchSize: e.int("EMBED_BATCH_SIZE", 64, 1, 100_000),
       maxWaitSec: e.num("EMBED_MAX_WAIT_SEC", 0.5, 0),
+      /** Hard ceiling of one batch's input bytes. */
+      maxBatchBytes: e.int("EMBED_MAX_BATCH_BYTES", 4 * 1024 * 1024, 1024),
       writeParquet: e.bool("EMBED_WRITE_PARQUET", false),
       parquetDir: e.str("EMBED_PARQUET_DIR", "/workspace/vectorized/embeddings_imesh"),
       /** Parquet files roll at this many rows or this age, whichever comes first. */
@@ -219,6 +224,10 @@ export function loadConfig(env: Env = process.env) {
       stream: e.str("REDDB_STREAM", "embeddings"),
       dlqStream: e.str("REDDB_DLQ_STREAM", "embeddings_dlq"),
       mode: e.oneOf("REDDB_MODE", "stream", ["stream", "kv", "both"] as const),
+      /** Streams are capped at about this many entries (XADD MAXLEN ~). */
+      streamMaxLen: e.int("REDDB_STREAM_MAXLEN", 100_000, 1),
+      /** How long a doc_id's last stream append is remembered, so redeliveries are not appended twice. */
+      dedupTtlSec: e.int("REDDB_DEDUP_TTL_SEC", 7 * 24 * 3600, 1),
     },
     local,
   } as const;

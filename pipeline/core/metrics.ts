@@ -1,0 +1,42 @@
+/**
+ * Counters and gauges of one worker, served as JSON on `/metrics`. Rates are left to the
+ * reader (the backend computes them from successive snapshots).
+ */
+export class Metrics {
+  private readonly counters: Record<string, number> = {};
+  private readonly gauges: Record<string, number | string | boolean | null> = {};
+  private readonly labeled: Record<string, Record<string, number>> = {};
+  readonly startedTs = Date.now() / 1000;
+
+  constructor(initialCounters: string[] = []) {
+    for (const c of initialCounters) this.counters[c] = 0;
+  }
+
+  inc(name: string, n = 1): void {
+    this.counters[name] = (this.counters[name] ?? 0) + n;
+  }
+
+  /** Increments `name[label]`, e.g. dlq_by_reason.empty_text. */
+  incBy(name: string, label: string, n = 1): void {
+    const m = (this.labeled[name] ??= {});
+    m[label] = (m[label] ?? 0) + n;
+  }
+
+  set(name: string, value: number | string | boolean | null): void {
+    this.gauges[name] = value;
+  }
+
+  get(name: string): number {
+    return this.counters[name] ?? 0;
+  }
+
+  snapshot(): Record<string, unknown> {
+    return {
+      started_ts: this.startedTs,
+      ...this.counters,
+      ...this.gauges,
+      ...this.labeled,
+      ts: Date.now() / 1000,
+    };
+  }
+}

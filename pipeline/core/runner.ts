@@ -1,0 +1,281 @@
+/**
+ * The consume → transform → produce runner shared by every worker.
+ *
+ * - Consumes its topics in a consumer group with auto-commit off.
+ * - Collects records from all assigned partitions into batches (count, bytes, time).
+ * - Runs the stage's `process` on a batch; per-record failures come back as DLQ entries,
+ *   a {@link TransientError} retries the whole batch with backoff until it succeeds — the
+ *   partitions' handlers stay blocked meanwhile (heartbeating), so consumption pauses.
+ * - Writes outputs to every sink and DLQ entries to the DLQ, retrying transient faults.
+ * - Commits a partition's offset only after every sink acknowledged, and a sink that
+ *   makes records durable later (Parquet) has made them durable.
+ * - Stops in order on abort: pause input, drain batches, close sinks, commit, disconnect.
+ */
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import type { DlqEntry } from "../contracts/dlq.ts";
+import { Batcher } from "./batcher.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import { type BackoffPolicy, retry, TransientError } from "./retry.ts";
+
+/** One consumed Kafka record. */
+export interface SourceRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Kafka timestamp, epoch ms. */
+  timestamp: number;
+  headers: Record<string, string>;
+}
+
+export interface Output<T> {
+  record: SourceRecord;
+  value: T;
+}
+
+export interface ProcessResult<T> {
+  outputs: Output<T>[];
+  dlq: DlqEntry[];
+}
+
+export interface Sink<T> {
+  name: string;
+  /**
+   * Writes the outputs; resolves when they are accepted. May return a promise that
+   * resolves when they are durable (offsets wait for it). Throw TransientError to retry.
+   */
+  write(outputs: Output<T>[]): Promise<Promise<void> | undefined>;
+  close(): Promise<void>;
+}
+
+export interface DlqWriter {
+  write(entries: DlqEntry[]): Promise<void>;
+}
+
+export interface RunnerOptions<T> {
+  name: string;
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  batch: { maxItems: number; maxBytes: number; maxWaitMs: number };
+  process: (records: SourceRecord[], signal: AbortSignal) => Promise<ProcessResult<T>>;
+  sinks: Sink<T>[];
+  dlq: DlqWriter;
+  /** Backoff for transient faults; retries are unbounded (until success or shutdown). */
+  backoff: Omit<BackoffPolicy, "retries">;
+  metrics: Metrics;
+  log: Logger;
+  /** Called when records cannot be made durable (e.g. a Parquet write fails): the worker must exit. */
+  onFatal: (err: unknown) => void;
+  /** How long `stop` lets in-flight batches finish before aborting them. */
+  drainTimeoutMs?: number;
+}
+
+function toSourceRecord(topic: string, partition: number, m: KafkaMessage): SourceRecord {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.map(String).join(",") : String(v);
+  }
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key ?? null,
+    value: m.value ?? null,
+    timestamp: Number(m.timestamp),
+    headers,
+  };
+}
+
+export class Runner<T> {
+  private readonly consumer: Consumer;
+  private readonly batcher: Batcher<SourceRecord>;
+  private readonly durableOf = new WeakMap<SourceRecord, Promise<void>>();
+  private readonly commitChains = new Map<string, Promise<void>>();
+  private readonly lagByPartition = new Map<string, number>();
+  private readonly abort = new AbortController();
+  private outageSince: number | null = null;
+  private stopped = false;
+
+  constructor(private readonly o: RunnerOptions<T>) {
+    this.consumer = o.kafka.consumer({
+      groupId: o.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      // A restarted group member rejoins quickly instead of waiting out the old session.
+      rebalanceTimeout: 30_000,
+    });
+    this.batcher = new Batcher<SourceRecord>({
+      ...o.batch,
+      sizeOf: (r) => (r.value?.length ?? 0) + (r.key?.length ?? 0),
+      flush: (records) => this.flush(records),
+    });
+    o.metrics.set("in_flight", 0);
+    o.metrics.set("current_batch_size", 0);
+    o.metrics.set("paused", false);
+    o.metrics.set("outage_since", null);
+    o.metrics.set("lag", null);
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.o.topics, fromBeginning: true });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      this.o.log.error("consumer crashed", { error: e.payload.error, restart: e.payload.restart });
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 64,
+      eachBatch: (payload) => this.handle(payload),
+    });
+    this.o.log.info("consuming", { group: this.o.groupId, topics: this.o.topics.join(",") });
+  }
+
+  /** Retries `fn` on transient faults until it succeeds or the runner aborts. */
+  private untilDone<R>(what: string, fn: () => Promise<R>): Promise<R> {
+    return retry(
+      async () => {
+        const r = await fn();
+        if (this.outageSince !== null) {
+          this.o.log.info("recovered", {
+            what,
+            after_sec: ((Date.now() - this.outageSince) / 1000).toFixed(1),
+          });
+          this.outageSince = null;
+          this.o.metrics.set("paused", false);
+          this.o.metrics.set("outage_since", null);
+        }
+        return r;
+      },
+      { ...this.o.backoff, retries: Number.POSITIVE_INFINITY },
+      {
+        signal: this.abort.signal,
+        onRetry: (err, attempt, delay) => {
+          this.o.metrics.inc("retries");
+          this.o.metrics.incBy("retries_by_kind", `${what}:${err.kind}`);
+          if (this.outageSince === null) {
+            this.outageSince = Date.now();
+            this.o.metrics.set("paused", true);
+            this.o.metrics.set("outage_since", this.outageSince / 1000);
+          }
+          if (attempt === 1 || attempt % 10 === 0) {
+            this.o.log.warn(`${what} failed, consumption paused, retrying`, {
+              error: err.message,
+              attempt,
+              next_in_ms: delay,
+            });
+          }
+        },
+      },
+    );
+  }
+
+  private async flush(records: SourceRecord[]): Promise<void> {
+    const m = this.o.metrics;
+    m.inc("records_in", records.length);
+    m.set("current_batch_size", records.length);
+    m.set("in_flight", records.length);
+    const result = await this.untilDone("process", () => this.o.process(records, this.abort.signal));
+    const durables: Promise<void>[] = [];
+    if (result.outputs.length > 0) {
+      for (const sink of this.o.sinks) {
+        const durable = await this.untilDone(`sink ${sink.name}`, () => sink.write(result.outputs));
+        if (durable) durables.push(durable);
+      }
+    }
+    if (result.dlq.length > 0) {
+      await this.untilDone("dlq", () => this.o.dlq.write(result.dlq));
+      m.inc("dlq_records", result.dlq.length);
+      for (const e of result.dlq) m.incBy("dlq_by_reason", e.reason);
+    }
+    const durable = durables.length ? Promise.all(durables).then(() => {}) : Promise.resolve();
+    for (const r of records) this.durableOf.set(r, durable);
+    m.inc("records_out", result.outputs.length);
+    m.inc("batches");
+    m.set("last_flush_ts", Date.now() / 1000);
+    m.set("in_flight", 0);
+  }
+
+  private async handle({ batch, heartbeat, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0) return;
+    const records = batch.messages.map((msg) => toSourceRecord(batch.topic, batch.partition, msg));
+    const tp = `${batch.topic}/${batch.partition}`;
+    this.lagByPartition.set(tp, Number(batch.offsetLag()));
+    this.o.metrics.set(
+      "lag",
+      [...this.lagByPartition.values()].reduce((a, b) => a + b, 0),
+    );
+    const beat = setInterval(() => heartbeat().catch(() => {}), 3_000);
+    try {
+      await this.batcher.submit(records);
+    } finally {
+      clearInterval(beat);
+    }
+    const last = records[records.length - 1] as SourceRecord;
+    if (isStale()) return; // partition moved in a rebalance: its new owner re-reads from the last commit
+    resolveOffset(last.offset);
+    const durable = Promise.all(records.map((r) => this.durableOf.get(r))).then(() => {});
+    this.enqueueCommit(batch.topic, batch.partition, String(BigInt(last.offset) + 1n), durable);
+  }
+
+  /** Commits in order per partition, each after its records are durable. */
+  private enqueueCommit(topic: string, partition: number, offset: string, durable: Promise<void>): void {
+    const key = `${topic}/${partition}`;
+    const prev = this.commitChains.get(key) ?? Promise.resolve();
+    const next = prev
+      .then(() => durable)
+      .then(
+        async () => {
+          try {
+            await this.consumer.commitOffsets([{ topic, partition, offset }]);
+            this.o.metrics.inc("commits");
+          } catch (err) {
+            // A rebalance took the partition: the new owner re-reads from the last commit.
+            this.o.metrics.inc("commit_failures");
+            this.o.log.warn("offset commit failed; records will be redelivered", {
+              topic,
+              partition,
+              offset,
+              error: err as Error,
+            });
+          }
+        },
+        (err) => {
+          this.o.metrics.inc("durability_failures");
+          this.o.onFatal(err);
+        },
+      );
+    this.commitChains.set(key, next);
+  }
+
+  /** Ordered shutdown: pause input, drain, close sinks, commit, disconnect. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.o.log.info("stopping: draining in-flight batches");
+    this.consumer.pause(this.o.topics.map((topic) => ({ topic })));
+    const drained = await Promise.race([
+      this.batcher.drain().then(() => true),
+      Bun.sleep(this.o.drainTimeoutMs ?? 15_000).then(() => false),
+    ]);
+    if (!drained) {
+      this.o.log.warn("drain timed out; uncommitted records will be redelivered on restart");
+      this.abort.abort(new TransientError("shutting down", "shutdown"));
+      await this.batcher.drain().catch(() => {});
+    }
+    for (const sink of this.o.sinks) {
+      await sink.close().catch((err) => this.o.log.error(`closing sink ${sink.name} failed`, { error: err }));
+    }
+    await Promise.all(this.commitChains.values());
+    await this.consumer.disconnect().catch(() => {});
+    this.abort.abort(new TransientError("stopped", "shutdown"));
+    this.o.log.info("stopped");
+  }
+}

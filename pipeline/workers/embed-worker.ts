@@ -1,0 +1,71 @@
+#!/usr/bin/env bun
+/** embed-worker: `embedding_input` → InferMesh → `embeddings` + Parquet + Redis, with a DLQ. */
+import type { EmbeddedRecord } from "../contracts/records.ts";
+import { runWorker } from "../core/worker.ts";
+import { EmbeddingCache } from "../embed/cache.ts";
+import { EmbedStage } from "../embed/stage.ts";
+import { InfermeshClient } from "../io/infermesh-client.ts";
+import { kafkaSink } from "../io/kafka-sink.ts";
+import { redisEmbeddingSink } from "../io/redis-store.ts";
+import { helpIfAsked } from "./help.ts";
+
+helpIfAsked(
+  "bun pipeline/workers/embed-worker.ts",
+  "Batches embedding_input records, embeds them through InferMesh POST /embed and writes the enriched records\n" +
+    "to Kafka, Parquet and Redis; failures go to the DLQ with their reason. Offsets are committed after every sink.",
+  [
+    ["KAFKA_BOOTSTRAP_SERVERS", "brokers"],
+    ["EMBED_INPUT_TOPIC / EMBED_OUTPUT_TOPIC / EMBED_GROUP", "topics and consumer group"],
+    ["INFERMESH_URL / EMBED_MODEL / INFERMESH_API_KEY", "embedding service"],
+    [
+      "INFERMESH_TIMEOUT_SEC / INFERMESH_RETRIES / INFERMESH_BACKOFF_SEC",
+      "per-call timeout and quick retries",
+    ],
+    ["EMBED_BATCH_SIZE / EMBED_MAX_WAIT_SEC / EMBED_MAX_BATCH_BYTES", "batching"],
+    ["EMBED_NORMALIZE", "scale vectors to unit length"],
+    ["EMBED_CACHE_TTL / EMBED_CACHE_MAX / EMBED_CACHE_WARMUP", "LRU cache"],
+    ["EMBED_WRITE_PARQUET / EMBED_PARQUET_DIR", "Parquet sink"],
+    ["REDDB_URL / REDDB_NAMESPACE / REDDB_STREAM / REDDB_MODE", "Redis sink"],
+    ["EMBED_DLQ_TOPIC / REDDB_DLQ_STREAM", "DLQ targets"],
+    ["EMBED_METRICS_HOST / EMBED_METRICS_PORT", "/health and /metrics"],
+  ],
+);
+
+await runWorker<EmbeddedRecord>({
+  name: "embed-worker",
+  groupId: (cfg) => cfg.embed.group,
+  topics: (cfg) => [cfg.topics.input],
+  batch: (cfg) => ({
+    maxItems: cfg.embed.batchSize,
+    maxBytes: cfg.embed.maxBatchBytes,
+    maxWaitMs: cfg.embed.maxWaitSec * 1000,
+  }),
+  listen: (cfg) => ({ host: cfg.embed.metricsHost, port: cfg.embed.metricsPort }),
+  async setup({ cfg, producer, redis, redisLayout, metrics }) {
+    const e = cfg.embed;
+    const client = new InfermeshClient({
+      url: e.infermeshUrl,
+      model: e.model,
+      apiKey: e.apiKey,
+      timeoutSec: e.timeoutSec,
+      policy: { baseSec: e.backoffSec, maxSec: e.maxBackoffSec, retries: e.retries },
+      onCall: ({ rttMs }) => metrics.set("last_infermesh_rtt_ms", Math.round(rttMs * 10) / 10),
+    });
+    const cache = new EmbeddingCache(e.cacheMax, e.cacheTtlSec * 1000);
+    const stage = new EmbedStage({ client, cache, normalize: e.normalize, metrics });
+    const fingerprint = (r: EmbeddedRecord) =>
+      `${r.model}:${r.normalized ? 1 : 0}:${Bun.hash(r.text).toString(36)}`;
+    return {
+      process: (records, signal) => stage.process(records, signal),
+      sinks: [
+        kafkaSink<EmbeddedRecord>(producer, cfg.topics.output, (o) => ({
+          key: o.value.doc_id,
+          value: JSON.stringify(o.value),
+        })),
+        ...(redis ? [redisEmbeddingSink(redis, redisLayout, fingerprint)] : []),
+      ],
+      checks: { infermesh: () => client.health() },
+      metrics: () => ({ model: e.model, batch_size: e.batchSize, cache: cache.stats() }),
+    };
+  },
+});
