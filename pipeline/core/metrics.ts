@@ -18,8 +18,9 @@ export class Metrics {
 
   /** Increments `name[label]`, e.g. dlq_by_reason.empty_text. */
   incBy(name: string, label: string, n = 1): void {
-    const m = (this.labeled[name] ??= {});
+    const m = this.labeled[name] ?? {};
     m[label] = (m[label] ?? 0) + n;
+    this.labeled[name] = m;
   }
 
   set(name: string, value: number | string | boolean | null): void {
