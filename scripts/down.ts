@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
-import { loadConfig } from "../pipeline/config.ts";
 import { runScript } from "./lib/cli.ts";
 import { down } from "./lib/down.ts";
+import { stackConfig } from "./lib/stack.ts";
 
 await runScript(
   {
@@ -11,7 +11,7 @@ await runScript(
       "Services that were already running when `up` found them are left alone. Data is kept.",
   },
   async (args) => {
-    const cfg = loadConfig();
+    const cfg = stackConfig();
     const names = args._.length ? args._.map(String) : undefined;
     const results = await down(cfg, names);
     if (results.length === 0) console.log("down: nothing recorded as started by up");

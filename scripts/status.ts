@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
-import { loadConfig } from "../pipeline/config.ts";
 import { runScript } from "./lib/cli.ts";
+import { stackConfig } from "./lib/stack.ts";
 import { formatStatus, status } from "./lib/status.ts";
 
 await runScript(
@@ -12,7 +12,7 @@ await runScript(
     boolean: ["json"],
   },
   async (args) => {
-    const s = await status(loadConfig());
+    const s = await status(stackConfig());
     console.log(args.json ? JSON.stringify(s, null, 2) : formatStatus(s));
     return s.components.every((c) => c.healthy) ? 0 : 1;
   },

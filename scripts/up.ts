@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
-import { loadConfig } from "../pipeline/config.ts";
 import { runScript } from "./lib/cli.ts";
 import { info } from "./lib/progress.ts";
+import { stackConfig } from "./lib/stack.ts";
 import { formatStatus, status } from "./lib/status.ts";
 import { up } from "./lib/up.ts";
 
@@ -16,7 +16,7 @@ await runScript(
     boolean: ["infra"],
   },
   async (args) => {
-    const cfg = loadConfig();
+    const cfg = stackConfig();
     const r = await up(cfg, args.infra ? ["infra"] : ["infra", "pipeline"]);
     info(
       `\nup: started ${r.started.join(", ") || "nothing"}; reused ${r.reused.join(", ") || "nothing"}` +

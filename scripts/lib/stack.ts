@@ -3,7 +3,9 @@
  * health and, when it is local and not already answering, how to start it.
  * Later stages (InferMesh, parse, embed-worker, indexer, backend) join this list.
  */
-import type { Config } from "../../pipeline/config.ts";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Config, loadConfig } from "../../pipeline/config.ts";
 import { kafkaHealthy, redisHealthy } from "./health.ts";
 import {
   ensureKafkaJars,
@@ -79,7 +81,115 @@ function redisComponent(cfg: Config): Component | undefined {
   };
 }
 
+/**
+ * What `up` sets for the processes it starts, unless the environment already does: the
+ * embedded stack turns on the Kafka DLQ topic and Parquet output under the state folder,
+ * and serves the embed worker's metrics on 9101 (the seed's published port).
+ */
+export function stackEnv(
+  env: Record<string, string | undefined> = process.env,
+): Record<string, string | undefined> {
+  const base = loadConfig(env);
+  const defaults: Record<string, string> = {
+    EMBED_DLQ_TOPIC: "embeddings_dlq",
+    EMBED_WRITE_PARQUET: "1",
+    EMBED_PARQUET_DIR: join(base.local.stateDir, "parquet", "embeddings"),
+    VEC_OUTPUT_DIR: join(base.local.stateDir, "parquet", "parsed"),
+    EMBED_METRICS_PORT: "9101",
+  };
+  const out = { ...env };
+  for (const [k, v] of Object.entries(defaults)) if (out[k] === undefined) out[k] = v;
+  return out;
+}
+
+/** The configuration of the stack `up` runs (environment plus {@link stackEnv} defaults). */
+export function stackConfig(env: Record<string, string | undefined> = process.env): Config {
+  return loadConfig(stackEnv(env));
+}
+
+async function httpHealthy(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+function logFile(cfg: Config, name: string): string {
+  return join(cfg.local.stateDir, "logs", `${name}.log`);
+}
+
+/** A Bun worker of this project, started from pipeline/workers/<file>.ts. */
+function workerComponent(
+  cfg: Config,
+  name: string,
+  file: string,
+  host: string,
+  port: number,
+  extra: Partial<Component> = {},
+): Component {
+  const script = join(import.meta.dir, "..", "..", "pipeline", "workers", file);
+  return {
+    name,
+    tier: "pipeline",
+    address: `${host}:${port}`,
+    envVar: "",
+    local: true,
+    ports: [port],
+    healthy: () => httpHealthy(`http://${host}:${port}/health`),
+    async prepare() {
+      mkdirSync(join(cfg.local.stateDir, "logs"), { recursive: true });
+      return {
+        name,
+        cmd: process.execPath,
+        args: [script],
+        marker: [script],
+        address: `${host}:${port}`,
+        log: logFile(cfg, name),
+        env: stackEnv() as Record<string, string>,
+      };
+    },
+    ...extra,
+  };
+}
+
+function infermeshComponent(cfg: Config): Component {
+  const url = new URL(cfg.embed.infermeshUrl);
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  const local = url.protocol === "http:" && isLoopback(url.hostname);
+  const base = workerComponent(cfg, "infermesh", "infermesh.ts", url.hostname, port, {
+    envVar: "INFERMESH_URL",
+    local,
+    healthy: () => httpHealthy(`${cfg.embed.infermeshUrl}/health`),
+  });
+  return {
+    ...base,
+    async prepare() {
+      const { prepareModelCache } = await import("../../pipeline/workers/infermesh.ts");
+      await step("Preparing the embedding model cache", (p) => prepareModelCache(cfg, (m) => p.update(m)));
+      const spec = await base.prepare();
+      spec.env = { ...spec.env, INFERMESH_HOST: url.hostname, INFERMESH_PORT: String(port) };
+      return spec;
+    },
+  };
+}
+
 export function components(cfg: Config, tiers: Tier[] = ["infra", "pipeline"]): Component[] {
-  const all = [kafkaComponent(cfg), redisComponent(cfg)].filter((c): c is Component => c !== undefined);
+  const all = [
+    kafkaComponent(cfg),
+    redisComponent(cfg),
+    infermeshComponent(cfg),
+    workerComponent(cfg, "parse", "parse.ts", cfg.parse.metricsHost, cfg.parse.metricsPort),
+    workerComponent(cfg, "embed-worker", "embed-worker.ts", cfg.embed.metricsHost, cfg.embed.metricsPort),
+  ].filter((c): c is Component => c !== undefined);
   return all.filter((c) => tiers.includes(c.tier));
+}
+
+/** Folders where the stack's Parquet output lands (for status and the backend). */
+export function parquetDirs(cfg: Config): Record<string, string> {
+  const dirs: Record<string, string> = {};
+  if (cfg.embed.writeParquet) dirs.embed_worker_parquet = cfg.embed.parquetDir;
+  if (cfg.parse.outputDir) dirs.parse_parquet = cfg.parse.outputDir;
+  return dirs;
 }

@@ -1,6 +1,6 @@
 import type { Config } from "../../pipeline/config.ts";
 import { isRunning, readRecord } from "./procs.ts";
-import { components } from "./stack.ts";
+import { components, parquetDirs } from "./stack.ts";
 
 export interface ComponentStatus {
   name: string;
@@ -15,6 +15,8 @@ export interface ComponentStatus {
 export interface StackStatus {
   stateDir: string;
   components: ComponentStatus[];
+  /** Where Parquet output lands, by producer (keys end in `_parquet`). */
+  parquet_dirs: Record<string, string>;
 }
 
 export async function status(cfg: Config): Promise<StackStatus> {
@@ -33,7 +35,7 @@ export async function status(cfg: Config): Promise<StackStatus> {
       };
     }),
   );
-  return { stateDir: cfg.local.stateDir, components: rows };
+  return { stateDir: cfg.local.stateDir, components: rows, parquet_dirs: parquetDirs(cfg) };
 }
 
 export function formatStatus(s: StackStatus): string {
@@ -52,5 +54,6 @@ export function formatStatus(s: StackStatus): string {
       .map((v, i) => v.padEnd(widths[i] ?? 0))
       .join("  ")
       .trimEnd();
-  return [line(header), ...rows.map(line), "", `state: ${s.stateDir}`].join("\n");
+  const parquet = Object.entries(s.parquet_dirs).map(([k, v]) => `${k}: ${v}`);
+  return [line(header), ...rows.map(line), "", `state: ${s.stateDir}`, ...parquet].join("\n");
 }
