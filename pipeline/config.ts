@@ -194,15 +194,17 @@ export function loadConfig(env: Env = process.env) {
       maxBatchBytes: e.int("EMBED_MAX_BATCH_BYTES", 4 * 1024 * 1024, 1024),
       writeParquet: e.bool("EMBED_WRITE_PARQUET", false),
       parquetDir: e.str("EMBED_PARQUET_DIR", "/workspace/vectorized/embeddings_imesh"),
-      /** Parquet files roll at this many rows or this age, whichever comes first. */
-      parquetRollRows: e.int("EMBED_PARQUET_ROLL_ROWS", 10_000, 1),
-      parquetRollSec: e.num("EMBED_PARQUET_ROLL_SEC", 10, 0.01),
       normalize: e.bool("EMBED_NORMALIZE", false),
       cacheTtlSec: e.num("EMBED_CACHE_TTL", 300, 0),
       cacheMax: e.int("EMBED_CACHE_MAX", 200_000, 0),
       cacheWarmup: e.int("EMBED_CACHE_WARMUP", 0, 0),
       metricsHost: e.str("EMBED_METRICS_HOST", "127.0.0.1"),
       metricsPort: e.int("EMBED_METRICS_PORT", 9100, 0, 65535),
+    },
+    /** Parquet files (embed worker and parse) roll at this many rows or this age, whichever comes first. */
+    parquet: {
+      rollRows: e.int("PARQUET_ROLL_ROWS", 10_000, 1),
+      rollSec: e.num("PARQUET_ROLL_SEC", 10, 0.01),
     },
     /** The parse worker (Bun replacement of the seed's Spark job). */
     parse: {

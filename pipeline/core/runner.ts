@@ -43,10 +43,11 @@ export interface ProcessResult<T> {
 export interface Sink<T> {
   name: string;
   /**
-   * Writes the outputs; resolves when they are accepted. May return a promise that
-   * resolves when they are durable (offsets wait for it). Throw TransientError to retry.
+   * Writes the outputs; resolves when they are accepted. May hand back a promise that
+   * resolves when they are durable (offsets wait for it; wrapped, so that resolving the
+   * write does not wait for it). Throw TransientError to retry.
    */
-  write(outputs: Output<T>[]): Promise<Promise<void> | undefined>;
+  write(outputs: Output<T>[]): Promise<{ durable: Promise<void> } | undefined>;
   close(): Promise<void>;
 }
 
@@ -186,8 +187,8 @@ export class Runner<T> {
     const durables: Promise<void>[] = [];
     if (result.outputs.length > 0) {
       for (const sink of this.o.sinks) {
-        const durable = await this.untilDone(`sink ${sink.name}`, () => sink.write(result.outputs));
-        if (durable) durables.push(durable);
+        const accepted = await this.untilDone(`sink ${sink.name}`, () => sink.write(result.outputs));
+        if (accepted) durables.push(accepted.durable);
       }
     }
     if (result.dlq.length > 0) {

@@ -4,8 +4,11 @@ import type { EmbeddedRecord } from "../contracts/records.ts";
 import { runWorker } from "../core/worker.ts";
 import { EmbeddingCache } from "../embed/cache.ts";
 import { EmbedStage } from "../embed/stage.ts";
+import { warmCache } from "../embed/warmup.ts";
 import { InfermeshClient } from "../io/infermesh-client.ts";
 import { kafkaSink } from "../io/kafka-sink.ts";
+import { EMBEDDINGS_SCHEMA, type EmbeddingRow } from "../io/parquet.ts";
+import { parquetStageSink } from "../io/parquet-stage-sink.ts";
 import { redisEmbeddingSink } from "../io/redis-store.ts";
 import { helpIfAsked } from "./help.ts";
 
@@ -41,7 +44,7 @@ await runWorker<EmbeddedRecord>({
     maxWaitMs: cfg.embed.maxWaitSec * 1000,
   }),
   listen: (cfg) => ({ host: cfg.embed.metricsHost, port: cfg.embed.metricsPort }),
-  async setup({ cfg, producer, redis, redisLayout, metrics }) {
+  async setup({ cfg, producer, redis, redisLayout, metrics, log }) {
     const e = cfg.embed;
     const client = new InfermeshClient({
       url: e.infermeshUrl,
@@ -52,6 +55,20 @@ await runWorker<EmbeddedRecord>({
       onCall: ({ rttMs }) => metrics.set("last_infermesh_rtt_ms", Math.round(rttMs * 10) / 10),
     });
     const cache = new EmbeddingCache(e.cacheMax, e.cacheTtlSec * 1000);
+    if (e.cacheWarmup > 0 && e.writeParquet) {
+      const warmed = await warmCache(cache, e.parquetDir, e.cacheWarmup, e.model, e.normalize);
+      log.info("cache warmed from Parquet", { rows: warmed, dir: e.parquetDir });
+    }
+    const parquet = e.writeParquet
+      ? parquetStageSink<EmbeddedRecord, EmbeddingRow>({
+          dir: e.parquetDir,
+          prefix: "embeddings",
+          schema: EMBEDDINGS_SCHEMA,
+          rollRows: cfg.parquet.rollRows,
+          rollSec: cfg.parquet.rollSec,
+          toRow: (o) => o.value,
+        })
+      : undefined;
     const stage = new EmbedStage({ client, cache, normalize: e.normalize, metrics });
     const fingerprint = (r: EmbeddedRecord) =>
       `${r.model}:${r.normalized ? 1 : 0}:${Bun.hash(r.text).toString(36)}`;
@@ -63,9 +80,15 @@ await runWorker<EmbeddedRecord>({
           value: JSON.stringify(o.value),
         })),
         ...(redis ? [redisEmbeddingSink(redis, redisLayout, fingerprint)] : []),
+        ...(parquet ? [parquet.sink] : []),
       ],
       checks: { infermesh: () => client.health() },
-      metrics: () => ({ model: e.model, batch_size: e.batchSize, cache: cache.stats() }),
+      metrics: () => ({
+        model: e.model,
+        batch_size: e.batchSize,
+        cache: cache.stats(),
+        ...(parquet ? { parquet: { dir: e.parquetDir, ...parquet.stats() } } : {}),
+      }),
     };
   },
 });

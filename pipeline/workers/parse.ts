@@ -3,6 +3,8 @@
 import type { EmbeddingInput } from "../contracts/records.ts";
 import { runWorker } from "../core/worker.ts";
 import { kafkaSink } from "../io/kafka-sink.ts";
+import { PARSED_ROWS_SCHEMA, type ParsedRow } from "../io/parquet.ts";
+import { parquetStageSink } from "../io/parquet-stage-sink.ts";
 import { parseRecords } from "../parse/stage.ts";
 import { helpIfAsked } from "./help.ts";
 
@@ -36,6 +38,16 @@ await runWorker<EmbeddingInput>({
   listen: (cfg) => ({ host: cfg.parse.metricsHost, port: cfg.parse.metricsPort }),
   async setup({ cfg, producer, metrics }) {
     const opts = { fields: cfg.parse.textFields, maxChars: cfg.parse.maxTextChars };
+    const parquet = cfg.parse.outputDir
+      ? parquetStageSink<EmbeddingInput, ParsedRow>({
+          dir: cfg.parse.outputDir,
+          prefix: "parsed",
+          schema: PARSED_ROWS_SCHEMA,
+          rollRows: cfg.parquet.rollRows,
+          rollSec: cfg.parquet.rollSec,
+          toRow: (o) => ({ ...o.value, truncated: o.value.truncated === true, parsed_ts: Date.now() / 1000 }),
+        })
+      : undefined;
     return {
       process: async (records) => parseRecords(records, opts, metrics),
       sinks: [
@@ -43,7 +55,9 @@ await runWorker<EmbeddingInput>({
           key: o.value.doc_id,
           value: JSON.stringify(o.value),
         })),
+        ...(parquet ? [parquet.sink] : []),
       ],
+      ...(parquet ? { metrics: () => ({ parquet: { dir: cfg.parse.outputDir, ...parquet.stats() } }) } : {}),
     };
   },
 });
