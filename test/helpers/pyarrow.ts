@@ -36,7 +36,7 @@ export function pyarrowPython(): Promise<string> {
     const system = Bun.which("python3");
     if (!system) {
       throw new Error(
-        "python3 is needed for the pyarrow interoperability tests (apt-get install -y python3-venv)",
+        "python3 is needed for the pyarrow interoperability tests (apt-get install -y python3 python3-venv)",
       );
     }
     if (!existsSync(python)) {
