@@ -2,7 +2,8 @@
  * Text and doc_id rules of the parse stage (pure, no I/O).
  *
  * Text: a null value has no text (DLQ `null_value`). Otherwise the value is decoded as
- * UTF-8 (invalid bytes become U+FFFD, never an error) and parsed as JSON when possible.
+ * UTF-8 (invalid bytes become U+FFFD, never an error) and parsed as JSON when possible;
+ * lone surrogates from JSON escapes also become U+FFFD, so every sink stores the same text.
  * For a JSON object the text is the first configured field (dotted paths allowed) whose
  * value is a string; failing that, an object with a string `path` becomes
  * `File {path} was {event|modified}`; anything else (an object without those fields,
@@ -111,7 +112,8 @@ export function parseAgentResult(
   if (value === null) return { ok: false, reason: "null_value", error: "record value is null (tombstone)" };
   const decoded = decodeUtf8(value);
   const parsed = tryJson(decoded);
-  const raw = extractText(decoded, parsed, fields);
+  // JSON escapes can carry lone surrogates, which no sink can encode as UTF-8: replace them too.
+  const raw = extractText(decoded, parsed, fields).toWellFormed();
   if (raw.trim() === "")
     return { ok: false, reason: "empty_text", error: "extracted text is empty or blank" };
   const { text, truncated } = truncate(raw, maxChars);

@@ -24,6 +24,13 @@ export interface EmbedStageOptions {
   now?: () => number;
 }
 
+/** True when the vector already has unit length (some models return unit vectors). */
+export function isUnit(v: Float32Array): boolean {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += (v[i] as number) * (v[i] as number);
+  return Math.abs(Math.sqrt(sum) - 1) < 1e-3;
+}
+
 /** Scales to unit length; a zero vector cannot be normalised and is returned as is. */
 export function normalizeVector(v: Float32Array): { vector: Float32Array; normalized: boolean } {
   let sum = 0;
@@ -103,7 +110,10 @@ export class EmbedStage {
           failed.set(key, r);
           return;
         }
-        const entry = normalize ? normalizeVector(r.vector) : { vector: r.vector, normalized: false };
+        // `normalized` reports the vector as stored: unit length, whoever made it so.
+        const entry = normalize
+          ? normalizeVector(r.vector)
+          : { vector: r.vector, normalized: isUnit(r.vector) };
         found.set(key, entry);
         cache.set(key, entry.vector, entry.normalized);
       });

@@ -17,9 +17,8 @@ export interface WorkerHandle {
 export async function startWorker(
   name: string,
   env: Record<string, string>,
-  { portVar, healthy = true }: { portVar: string; healthy?: boolean },
+  { portVar, port = freePort(), healthy = true }: { portVar: string; port?: number; healthy?: boolean },
 ): Promise<WorkerHandle> {
-  const port = freePort();
   const chunks: string[] = [];
   const proc = Bun.spawn([process.execPath, join(repoRoot, "pipeline", "workers", `${name}.ts`)], {
     cwd: repoRoot,

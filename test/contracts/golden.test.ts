@@ -1,0 +1,27 @@
+/** The shared golden parse cases (fixtures/golden) against the Bun parse rules. */
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { parseAgentResult } from "../../pipeline/contracts/extract.ts";
+import { readGoldenCases } from "../../scripts/lib/fixture-format.ts";
+import { repoRoot } from "../helpers/run.ts";
+
+const cases = readGoldenCases(join(repoRoot, "fixtures", "golden", "parse-cases.jsonl"));
+
+describe("golden parse cases", () => {
+  test.each(cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
+    const r = parseAgentResult(c.record.value, c.record.key === null ? null : Buffer.from(c.record.key), {
+      ...(c.fields ? { fields: c.fields } : {}),
+      ...(c.max_chars ? { maxChars: c.max_chars } : {}),
+    });
+    if (c.expect.outcome === "ok") {
+      expect(r).toEqual({
+        ok: true,
+        text: c.expect.text,
+        doc_id: c.expect.doc_id,
+        truncated: c.expect.truncated,
+      });
+    } else {
+      expect(r).toMatchObject({ ok: false, reason: c.expect.reason });
+    }
+  });
+});
