@@ -4,8 +4,8 @@
  * - Consumes its topics in a consumer group with auto-commit off.
  * - Collects records from all assigned partitions into batches (count, bytes, time).
  * - Runs the stage's `process` on a batch; per-record failures come back as DLQ entries,
- *   a {@link TransientError} retries the whole batch with backoff until it succeeds — the
- *   partitions' handlers stay blocked meanwhile (heartbeating), so consumption pauses.
+ *   a {@link TransientError} retries the whole batch with backoff until it succeeds —
+ *   records pile up to a high-water mark and then fetching stops, so consumption pauses.
  * - Writes outputs to every sink and DLQ entries to the DLQ, retrying transient faults.
  * - Commits a partition's offset only after every sink acknowledged, and a sink that
  *   makes records durable later (Parquet) has made them durable.
@@ -98,6 +98,8 @@ export class Runner<T> {
   private readonly lagByPartition = new Map<string, number>();
   private readonly abort = new AbortController();
   private outageSince: number | null = null;
+  /** Records buffered or in flight beyond which handlers wait (back-pressure). */
+  private readonly highWater: number;
   private stopped = false;
 
   constructor(private readonly o: RunnerOptions<T>) {
@@ -108,6 +110,7 @@ export class Runner<T> {
       // A restarted group member rejoins quickly instead of waiting out the old session.
       rebalanceTimeout: 30_000,
     });
+    this.highWater = Math.max(4 * o.batch.maxItems, 1000);
     this.batcher = new Batcher<SourceRecord>({
       ...o.batch,
       sizeOf: (r) => (r.value?.length ?? 0) + (r.key?.length ?? 0),
@@ -118,6 +121,7 @@ export class Runner<T> {
     o.metrics.set("paused", false);
     o.metrics.set("outage_since", null);
     o.metrics.set("lag", null);
+    o.metrics.set("assigned_partitions", 0);
   }
 
   get signal(): AbortSignal {
@@ -127,6 +131,11 @@ export class Runner<T> {
   async start(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.o.topics, fromBeginning: true });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const assigned = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0);
+      this.o.metrics.set("assigned_partitions", assigned);
+      this.o.log.info("joined group", { group: this.o.groupId, partitions: assigned });
+    });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       this.o.log.error("consumer crashed", { error: e.payload.error, restart: e.payload.restart });
     });
@@ -183,16 +192,21 @@ export class Runner<T> {
     m.inc("records_in", records.length);
     m.set("current_batch_size", records.length);
     m.set("in_flight", records.length);
+    const t0 = performance.now();
     const result = await this.untilDone("process", () => this.o.process(records, this.abort.signal));
-    const durables: Promise<void>[] = [];
-    if (result.outputs.length > 0) {
-      for (const sink of this.o.sinks) {
-        const accepted = await this.untilDone(`sink ${sink.name}`, () => sink.write(result.outputs));
-        if (accepted) durables.push(accepted.durable);
-      }
-    }
+    const t1 = performance.now();
+    m.set("last_process_ms", Math.round((t1 - t0) * 10) / 10);
+    // Sinks are independent: written concurrently, each retried on its own.
+    const writes: Promise<{ durable: Promise<void> } | undefined>[] =
+      result.outputs.length > 0
+        ? this.o.sinks.map((sink) => this.untilDone(`sink ${sink.name}`, () => sink.write(result.outputs)))
+        : [];
     if (result.dlq.length > 0) {
-      await this.untilDone("dlq", () => this.o.dlq.write(result.dlq));
+      writes.push(this.untilDone("dlq", () => this.o.dlq.write(result.dlq)).then(() => undefined));
+    }
+    const durables = (await Promise.all(writes)).flatMap((a) => (a ? [a.durable] : []));
+    m.set("last_sinks_ms", Math.round((performance.now() - t1) * 10) / 10);
+    if (result.dlq.length > 0) {
       m.inc("dlq_records", result.dlq.length);
       for (const e of result.dlq) m.incBy("dlq_by_reason", e.reason);
     }
@@ -204,7 +218,14 @@ export class Runner<T> {
     m.set("in_flight", 0);
   }
 
-  private async handle({ batch, heartbeat, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
+  /**
+   * Hands a partition's fetched records to the batcher and returns without waiting for
+   * them, so that kafkajs fetches on while they are processed; the commit of their
+   * offsets waits (in order) until they are flushed and durable. Only when too much is
+   * buffered — or the pipeline is stalled in an outage — does the handler wait for its
+   * own records, which stops fetching: that is the back-pressure.
+   */
+  private async handle({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
     const records = batch.messages.map((msg) => toSourceRecord(batch.topic, batch.partition, msg));
     const tp = `${batch.topic}/${batch.partition}`;
@@ -213,17 +234,19 @@ export class Runner<T> {
       "lag",
       [...this.lagByPartition.values()].reduce((a, b) => a + b, 0),
     );
-    const beat = setInterval(() => heartbeat().catch(() => {}), 3_000);
-    try {
-      await this.batcher.submit(records);
-    } finally {
-      clearInterval(beat);
-    }
+    const flushed = this.batcher.submit(records);
+    const durable = flushed.then(() => Promise.all(records.map((r) => this.durableOf.get(r)))).then(() => {});
     const last = records[records.length - 1] as SourceRecord;
-    if (isStale()) return; // partition moved in a rebalance: its new owner re-reads from the last commit
-    resolveOffset(last.offset);
-    const durable = Promise.all(records.map((r) => this.durableOf.get(r))).then(() => {});
     this.enqueueCommit(batch.topic, batch.partition, String(BigInt(last.offset) + 1n), durable);
+    resolveOffset(last.offset);
+    if (this.batcher.pending + this.batcher.flushing >= this.highWater) {
+      const beat = setInterval(() => heartbeat().catch(() => {}), 3_000);
+      try {
+        await flushed.catch(() => {});
+      } finally {
+        clearInterval(beat);
+      }
+    }
   }
 
   /** Commits in order per partition, each after its records are durable. */
@@ -249,6 +272,7 @@ export class Runner<T> {
           }
         },
         (err) => {
+          if (this.stopped) return; // aborted by shutdown: redelivered after restart
           this.o.metrics.inc("durability_failures");
           this.o.onFatal(err);
         },

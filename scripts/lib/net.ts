@@ -24,3 +24,19 @@ export function portOpen(host: string, port: number, timeoutMs = 500): Promise<b
     socket.once("error", () => done(false));
   });
 }
+
+/** A free TCP port on 127.0.0.1 (with `pair`, the next port is free too, e.g. Kafka's controller). */
+export function freePort(pair = false): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = s.port;
+    s.stop(true);
+    if (!pair) return port;
+    try {
+      const s2 = Bun.listen({ hostname: "127.0.0.1", port: port + 1, socket: { data() {} } });
+      s2.stop(true);
+      return port;
+    } catch {}
+  }
+  throw new Error("no free port found");
+}

@@ -100,18 +100,4 @@ export async function eventually<T>(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
-/** A free TCP port on 127.0.0.1 (and, with `pair`, the next one free too). */
-export function freePort(pair = false): number {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const port = s.port;
-    s.stop(true);
-    if (!pair) return port;
-    try {
-      const s2 = Bun.listen({ hostname: "127.0.0.1", port: port + 1, socket: { data() {} } });
-      s2.stop(true);
-      return port;
-    } catch {}
-  }
-  throw new Error("no free port pair found");
-}
+export { freePort } from "../../scripts/lib/net.ts";

@@ -1,0 +1,276 @@
+#!/usr/bin/env bun
+/**
+ * Throughput figures of the pipeline on this machine, against the real Kafka, Redis and
+ * worker processes (not asserted anywhere; printed). Uses its own topics, Redis namespace
+ * and temp Parquet folders, removed at the end.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Redis from "ioredis";
+import { loadConfig } from "../pipeline/config.ts";
+import { createKafka } from "../pipeline/io/kafka.ts";
+import { runScript } from "./lib/cli.ts";
+import { readFixture } from "./lib/fixture-format.ts";
+import { info, ScriptError, step, waitUntil } from "./lib/progress.ts";
+import { replayFixture } from "./lib/replay.ts";
+import { ensureTopics } from "./lib/topics.ts";
+import { up } from "./lib/up.ts";
+import { collect, startWorker, untilAssigned, type WorkerHandle } from "./lib/worker-process.ts";
+
+const root = join(import.meta.dir, "..");
+const id = `b${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+/** Texts of realistic agent results, made unique per record so the cache cannot help. */
+function corpus(): string[] {
+  const texts: string[] = [];
+  for (const f of ["agent-results.jsonl", "paraphrase-stream.jsonl"]) {
+    for (const r of readFixture(join(root, "fixtures", f))) {
+      try {
+        const o = JSON.parse(String(r.value));
+        const t = o.text ?? o.message ?? o.content ?? o.prompt ?? o.body;
+        if (typeof t === "string" && t.trim() && t.length < 2000) texts.push(t);
+      } catch {}
+    }
+  }
+  return texts;
+}
+
+async function infermeshSentencesPerSec(
+  url: string,
+  model: string,
+  texts: string[],
+  n: number,
+): Promise<number> {
+  const batch = 64;
+  const started = performance.now();
+  for (let i = 0; i < n; i += batch) {
+    const inputs = Array.from(
+      { length: Math.min(batch, n - i) },
+      (_, j) => `${texts[(i + j) % texts.length]} #${i + j}`,
+    );
+    const res = await fetch(`${url}/embed`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model, inputs }),
+    });
+    if (!res.ok) throw new ScriptError(`InferMesh answered ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  }
+  return n / ((performance.now() - started) / 1000);
+}
+
+interface RunResult {
+  recordsPerSec: number;
+  batchesPerSec: number;
+  seconds: number;
+  batches: number;
+}
+
+/** One end-to-end run: N agent results into a fresh source topic until all N are in `embeddings`. */
+async function endToEnd(
+  label: string,
+  n: number,
+  texts: string[],
+  env: Record<string, string>,
+  infermeshUrl: string,
+  dir: string,
+): Promise<RunResult> {
+  const cfg = loadConfig();
+  const t = (name: string) => `bench.${id}.${label}.${name}`;
+  const topics = { src: t("src"), input: t("input"), output: t("output"), dlq: t("dlq") };
+  await ensureTopics({
+    brokers: cfg.kafka.brokers,
+    topics: Object.values(topics),
+    partitions: cfg.kafka.partitions,
+    replicationFactor: cfg.kafka.replicationFactor,
+  });
+  const wenv: Record<string, string> = {
+    SPARK_KAFKA_TOPICS: topics.src,
+    SINK_INPUT_TOPIC: topics.input,
+    EMBED_INPUT_TOPIC: topics.input,
+    EMBED_OUTPUT_TOPIC: topics.output,
+    EMBED_DLQ_TOPIC: topics.dlq,
+    PARSE_GROUP: `bench-parse-${id}-${label}`,
+    EMBED_GROUP: `bench-embed-${id}-${label}`,
+    REDDB_NAMESPACE: `bench:${id}:${label}`,
+    INFERMESH_URL: infermeshUrl,
+    EMBED_WRITE_PARQUET: "1",
+    EMBED_PARQUET_DIR: join(dir, label, "embeddings"),
+    VEC_OUTPUT_DIR: join(dir, label, "parsed"),
+    PARQUET_ROLL_SEC: "1",
+    LOG_LEVEL: "warn",
+    ...env,
+  };
+  const workers: WorkerHandle[] = [];
+  try {
+    const parse = await startWorker("parse", wenv, { portVar: "PARSE_METRICS_PORT" });
+    workers.push(parse);
+    const embed = await startWorker("embed-worker", wenv, { portVar: "EMBED_METRICS_PORT" });
+    workers.push(embed);
+    // Measure the steady state, not the consumer groups' first join.
+    await Promise.all([untilAssigned(parse), untilAssigned(embed)]);
+    const out = await collect(
+      createKafka(cfg.kafka.brokers, `bench-${id}`),
+      [topics.output],
+      `bench-collect-${id}-${label}`,
+    );
+    const records = Array.from({ length: n }, (_, i) => ({
+      key: null,
+      value: Buffer.from(
+        JSON.stringify({ doc_id: `${label}-${i}`, text: `${texts[i % texts.length]} (run ${i})` }),
+      ),
+      headers: {},
+    }));
+    const started = Date.now();
+    return await step(`${label}: ${n} records end to end`, async (p) => {
+      await replayFixture({ brokers: cfg.kafka.brokers, topic: topics.src, records });
+      const done = await waitUntil(
+        async () => {
+          p.update(`${out.records.length}/${n}`);
+          return out.records.length >= n;
+        },
+        600,
+        { intervalMs: 50 },
+      );
+      if (!done)
+        throw new ScriptError(`${label}: only ${out.records.length}/${n} records arrived within 600 s`);
+      const seconds = (Math.max(...out.records.map((r) => r.receivedAt)) - started) / 1000;
+      const m = await embed.metrics();
+      await out.stop();
+      return {
+        seconds,
+        recordsPerSec: n / seconds,
+        batches: Number(m.batches),
+        batchesPerSec: Number(m.batches) / seconds,
+      };
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+}
+
+async function cleanup(): Promise<void> {
+  const cfg = loadConfig();
+  const admin = createKafka(cfg.kafka.brokers, `bench-${id}`).admin();
+  await admin.connect();
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(`bench.${id}.`));
+  if (topics.length) await admin.deleteTopics({ topics }).catch(() => {});
+  const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.includes(id));
+  if (groups.length) await admin.deleteGroups(groups).catch(() => {});
+  await admin.disconnect();
+  if (cfg.redis.url.startsWith("redis")) {
+    const r = new Redis(cfg.redis.url);
+    let cursor = "0";
+    do {
+      const [next, keys] = await r.scan(cursor, "MATCH", `bench:${id}:*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== "0");
+    r.disconnect();
+  }
+}
+
+await runScript(
+  {
+    usage: "bun run bench [--records N] [--naive-records N] [--skip-naive] [--json]",
+    description:
+      "Measures, on this machine, with the real Kafka, Redis and worker processes:\n" +
+      "  • the local InferMesh's sentences/s per model (batches of 64, one client);\n" +
+      "  • end-to-end records/s from the source topic to `embeddings` (parse + embed-worker + Parquet + Redis)\n" +
+      "    with hash-384 and with glove-100d-sif, and the embed worker's batches/s;\n" +
+      "  • the same end-to-end figure for a naive baseline: one message at a time (batch size 1, no wait).\n" +
+      "Starts Kafka and Redis if needed; uses its own topics and keys and removes them afterwards.",
+    options: [
+      ["--records N", "records per end-to-end run (20000)"],
+      ["--naive-records N", "records for the naive baseline (20000)"],
+      ["--skip-naive", "skip the naive baseline"],
+      ["--json", "also print the figures as JSON"],
+    ],
+    string: ["records", "naive-records"],
+    boolean: ["skip-naive", "json"],
+  },
+  async (args) => {
+    const n = Number(args.records ?? 20_000);
+    const naiveN = Number(args["naive-records"] ?? 20_000);
+    if (!(n > 0) || !(naiveN > 0))
+      throw new ScriptError("--records and --naive-records must be positive numbers");
+    const cfg = loadConfig();
+    await up(cfg, ["infra"]);
+    const texts = corpus();
+    const dir = mkdtempSync(join(tmpdir(), "rl-embeddings-bench-"));
+    const figures: Figure[] = [];
+    const add = (name: string, value: number, unit: string) => {
+      figures.push({ name, value, unit });
+      info(`  ${name}: ${value.toFixed(value < 10 ? 2 : 0)} ${unit}`);
+    };
+    let infermesh: WorkerHandle | undefined;
+    try {
+      infermesh = await step("Starting InferMesh (hash-384, glove-100d-sif)", () =>
+        startWorker(
+          "infermesh",
+          { INFERMESH_MODELS: "hash-384,glove-100d-sif" },
+          { portVar: "INFERMESH_PORT", timeoutSec: 120 },
+        ),
+      );
+      for (const model of ["hash-384", "glove-100d-sif"]) {
+        const rate = await step(`InferMesh ${model}: ${n} sentences`, () =>
+          infermeshSentencesPerSec(infermesh!.url, model, texts, n),
+        );
+        add(`InferMesh sentences/s, ${model}, batches of 64`, rate, "sentences/s");
+      }
+      const runs: Record<string, RunResult> = {};
+      for (const model of ["hash-384", "glove-100d-sif"]) {
+        const r = await endToEnd(model, n, texts, { EMBED_MODEL: model }, infermesh.url, dir);
+        runs[model] = r;
+        add(`end-to-end records/s, ${model} (${n} records, batch 64)`, r.recordsPerSec, "records/s");
+        add(`embed-worker batches/s, ${model}`, r.batchesPerSec, "batches/s");
+      }
+      if (!args["skip-naive"]) {
+        const r = await endToEnd(
+          "naive",
+          naiveN,
+          texts,
+          {
+            EMBED_MODEL: "hash-384",
+            EMBED_BATCH_SIZE: "1",
+            EMBED_MAX_WAIT_SEC: "0",
+            PARSE_BATCH_SIZE: "1",
+            PARSE_MAX_WAIT_SEC: "0",
+          },
+          infermesh.url,
+          dir,
+        );
+        add(
+          `naive end-to-end records/s, hash-384 (${naiveN} records, one at a time)`,
+          r.recordsPerSec,
+          "records/s",
+        );
+        const batched = runs["hash-384"];
+        if (batched)
+          add(
+            "batching speed-up over the naive baseline (hash-384)",
+            batched.recordsPerSec / r.recordsPerSec,
+            "×",
+          );
+      }
+    } finally {
+      await infermesh?.stop();
+      await cleanup().catch((err) => info(`cleanup: ${(err as Error).message}`));
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const w = Math.max(...figures.map((f) => f.name.length));
+    console.log(`\nbenchmark ${new Date().toISOString()} (${navigator.hardwareConcurrency} cores)`);
+    for (const f of figures)
+      console.log(`${f.name.padEnd(w)}  ${f.value.toFixed(f.value < 10 ? 2 : 0).padStart(9)} ${f.unit}`);
+    if (args.json) console.log(JSON.stringify(figures, null, 2));
+    return 0;
+  },
+);
