@@ -56,6 +56,7 @@ describe("which components up may start", () => {
   test("loopback addresses are local; other hosts are external and never started", () => {
     const local = components(
       loadConfig({ KAFKA_BOOTSTRAP_SERVERS: "localhost:19092", REDDB_URL: "redis://127.0.0.1:16379" }),
+      ["infra"],
     );
     expect(local.map((c) => [c.name, c.local, c.ports])).toEqual([
       ["kafka", true, [19092, 19093]],
@@ -65,11 +66,15 @@ describe("which components up may start", () => {
       loadConfig({
         KAFKA_BOOTSTRAP_SERVERS: "kafka.internal:9092",
         REDDB_URL: "redis://cache.internal:6379/0",
+        INFERMESH_URL: "http://gpu-box:9000",
       }),
     );
     expect(external.map((c) => [c.name, c.local])).toEqual([
       ["kafka", false],
       ["redis", false],
+      ["infermesh", false],
+      ["parse", true],
+      ["embed-worker", true],
     ]);
     expect(
       components(loadConfig({ KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092,127.0.0.1:9094" }))[0]?.local,
@@ -77,7 +82,8 @@ describe("which components up may start", () => {
   });
 
   test("Redis off or an HTTP RedDB means no Redis component", () => {
-    expect(components(loadConfig({ REDDB_URL: "" })).map((c) => c.name)).toEqual(["kafka"]);
-    expect(components(loadConfig({ REDDB_URL: "http://reddb:8080" })).map((c) => c.name)).toEqual(["kafka"]);
+    const infra = (env: Record<string, string>) => components(loadConfig(env), ["infra"]).map((c) => c.name);
+    expect(infra({ REDDB_URL: "" })).toEqual(["kafka"]);
+    expect(infra({ REDDB_URL: "http://reddb:8080" })).toEqual(["kafka"]);
   });
 });

@@ -21,6 +21,10 @@ const env = {
   KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${kafkaPort}`,
   REDDB_URL: `redis://127.0.0.1:${redisPort}`,
   KAFKA_HEAP: "256m",
+  // Private pipeline ports too, so a stack running on the defaults is not mistaken for this one.
+  INFERMESH_URL: `http://127.0.0.1:${freePort()}`,
+  PARSE_METRICS_PORT: String(freePort()),
+  EMBED_METRICS_PORT: String(freePort()),
 };
 
 /** Processes whose command line mentions the private state folder or ports. */
@@ -35,9 +39,17 @@ function strays(): string[] {
   return out;
 }
 
-async function statusJson(): Promise<{ code: number; s: StackStatus }> {
+const INFRA = ["kafka", "redis"];
+
+/** `status --json`, split into the infrastructure and the (not started) pipeline components. */
+async function statusJson(): Promise<{ code: number; s: StackStatus; pipeline: StackStatus["components"] }> {
   const r = await runScript("status", ["--json"], env);
-  return { code: r.code, s: JSON.parse(r.stdout) as StackStatus };
+  const all = JSON.parse(r.stdout) as StackStatus;
+  return {
+    code: r.code,
+    s: { ...all, components: all.components.filter((c) => INFRA.includes(c.name)) },
+    pipeline: all.components.filter((c) => !INFRA.includes(c.name)),
+  };
 }
 
 beforeAll(async () => {
@@ -56,8 +68,14 @@ describe("up --infra / status / down", () => {
     const r = await runScript("up", ["--infra"], env);
     expect(r).toMatchObject({ code: 0, stderr: expect.stringContaining("Starting kafka") });
 
-    const { code, s } = await statusJson();
-    expect(code).toBe(0);
+    const { code, s, pipeline } = await statusJson();
+    expect(code).toBe(1); // up --infra starts no pipeline process, and status says so
+    expect(pipeline.map((c) => [c.name, c.state])).toEqual([
+      ["infermesh", "down"],
+      ["parse", "down"],
+      ["embed-worker", "down"],
+    ]);
+    expect(s.components.map((c) => c.name)).toEqual(INFRA);
     for (const c of s.components) {
       expect(c).toMatchObject({ healthy: true, state: "managed" });
       expect(c.pid).toBeGreaterThan(0);
