@@ -201,6 +201,33 @@ export function loadConfig(env: Env = process.env) {
       metricsHost: e.str("EMBED_METRICS_HOST", "127.0.0.1"),
       metricsPort: e.int("EMBED_METRICS_PORT", 9100, 0, 65535),
     },
+    /** The indexer: `embeddings` → sharded kNN layout in Redis. */
+    index: {
+      topic: e.str("EMB_INDEX_TOPIC", e.str("EMBED_OUTPUT_TOPIC", "embeddings")),
+      group: e.str("EMB_INDEX_GROUP", "emb-indexer"),
+      stream: e.str("REDDB_INDEX_STREAM", "emb_index"),
+      shards: e.int("EMB_INDEX_SHARDS", 32, 1, 4096),
+      maxIdsPerShard: e.int("EMB_SHARD_MAX_IDS", 5000, 1),
+      /** Text kept with each indexed vector (characters). */
+      textMaxChars: e.int("EMB_INDEX_TEXT_MAX_CHARS", 2000, 0),
+      batchSize: e.int("EMB_INDEX_BATCH_SIZE", 256, 1),
+      maxWaitSec: e.num("EMB_INDEX_MAX_WAIT_SEC", 0.2, 0),
+      metricsHost: e.str("INDEX_METRICS_HOST", "127.0.0.1"),
+      metricsPort: e.int("INDEX_METRICS_PORT", 9103, 0, 65535),
+    },
+    /** The backend: kNN queries, shard stats, DLQ tail, SSE streams. */
+    backend: {
+      host: e.str("BACKEND_HOST", "127.0.0.1"),
+      port: e.int("BACKEND_PORT", 8080, 0, 65535),
+      token: e.optional("BACKEND_TOKEN", ""),
+      sparkUiUrl: parseUrl(
+        "SPARK_VECTOR_UI_URL",
+        e.str("SPARK_VECTOR_UI_URL", "http://127.0.0.1:4041/api/v1"),
+        ["http:", "https:"],
+      ),
+      dlqHttpPath: e.optional("REDDB_DLQ_HTTP_PATH", ""),
+      maxBodyBytes: e.int("BACKEND_MAX_BODY_BYTES", 1024 * 1024, 1024),
+    },
     /** Parquet files (embed worker and parse) roll at this many rows or this age, whichever comes first. */
     parquet: {
       rollRows: e.int("PARQUET_ROLL_ROWS", 10_000, 1),

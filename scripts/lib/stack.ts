@@ -182,6 +182,7 @@ export function components(cfg: Config, tiers: Tier[] = ["infra", "pipeline"]): 
     infermeshComponent(cfg),
     workerComponent(cfg, "parse", "parse.ts", cfg.parse.metricsHost, cfg.parse.metricsPort),
     workerComponent(cfg, "embed-worker", "embed-worker.ts", cfg.embed.metricsHost, cfg.embed.metricsPort),
+    workerComponent(cfg, "indexer", "indexer.ts", cfg.index.metricsHost, cfg.index.metricsPort),
   ].filter((c): c is Component => c !== undefined);
   return all.filter((c) => tiers.includes(c.tier));
 }

@@ -1,0 +1,55 @@
+#!/usr/bin/env bun
+/** indexer: `embeddings` → the sharded kNN layout in Redis (pipeline/index/layout.ts). */
+import { ConfigError } from "../config.ts";
+import { runWorker } from "../core/worker.ts";
+import { type IndexedRecord, IndexStage, indexSink } from "../index/stage.ts";
+import { helpIfAsked } from "./help.ts";
+
+helpIfAsked(
+  "bun pipeline/workers/indexer.ts",
+  "Consumes embedded records and keeps the sharded kNN layout in Redis: embvec:{doc_id}, shard:{n}:ids (newest\n" +
+    "EMB_SHARD_MAX_IDS per shard, evicted vectors deleted with their ids), and the change stream the backend follows.",
+  [
+    ["KAFKA_BOOTSTRAP_SERVERS", "brokers"],
+    ["EMB_INDEX_TOPIC / EMB_INDEX_GROUP", "input topic and consumer group"],
+    ["REDDB_URL / REDDB_NAMESPACE / REDDB_INDEX_STREAM", "Redis and the change stream"],
+    ["EMB_INDEX_SHARDS / EMB_SHARD_MAX_IDS", "sharding and the per-shard cap"],
+    ["EMB_INDEX_TEXT_MAX_CHARS", "text kept with each vector"],
+    ["EMB_INDEX_BATCH_SIZE / EMB_INDEX_MAX_WAIT_SEC", "batching"],
+    ["EMBED_DLQ_TOPIC / REDDB_DLQ_STREAM", "DLQ targets"],
+    ["INDEX_METRICS_HOST / INDEX_METRICS_PORT", "/health and /metrics"],
+  ],
+);
+
+await runWorker<IndexedRecord>({
+  name: "indexer",
+  groupId: (cfg) => cfg.index.group,
+  topics: (cfg) => [cfg.index.topic],
+  batch: (cfg) => ({
+    maxItems: cfg.index.batchSize,
+    maxBytes: 16 * 1024 * 1024,
+    maxWaitMs: cfg.index.maxWaitSec * 1000,
+  }),
+  listen: (cfg) => ({ host: cfg.index.metricsHost, port: cfg.index.metricsPort }),
+  async setup({ cfg, redis, metrics }) {
+    if (!redis) throw new ConfigError("REDDB_URL", "the indexer needs a redis:// URL");
+    const layout = { namespace: cfg.redis.namespace, stream: cfg.index.stream, shards: cfg.index.shards };
+    const stage = new IndexStage(redis, layout, metrics);
+    return {
+      process: (records) => stage.process(records),
+      sinks: [
+        indexSink(
+          redis,
+          layout,
+          {
+            maxIdsPerShard: cfg.index.maxIdsPerShard,
+            streamMaxLen: cfg.redis.streamMaxLen,
+            textMaxChars: cfg.index.textMaxChars,
+          },
+          metrics,
+        ),
+      ],
+      metrics: () => ({ shards: cfg.index.shards, max_ids_per_shard: cfg.index.maxIdsPerShard }),
+    };
+  },
+});
