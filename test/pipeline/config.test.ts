@@ -75,6 +75,7 @@ describe("which components up may start", () => {
       ["infermesh", false],
       ["parse", true],
       ["embed-worker", true],
+      ["indexer", true],
     ]);
     expect(
       components(loadConfig({ KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092,127.0.0.1:9094" }))[0]?.local,

@@ -25,6 +25,7 @@ const env = {
   INFERMESH_URL: `http://127.0.0.1:${freePort()}`,
   PARSE_METRICS_PORT: String(freePort()),
   EMBED_METRICS_PORT: String(freePort()),
+  INDEX_METRICS_PORT: String(freePort()),
 };
 
 /** Processes whose command line mentions the private state folder or ports. */
@@ -74,6 +75,7 @@ describe("up --infra / status / down", () => {
       ["infermesh", "down"],
       ["parse", "down"],
       ["embed-worker", "down"],
+      ["indexer", "down"],
     ]);
     expect(s.components.map((c) => c.name)).toEqual(INFRA);
     for (const c of s.components) {
