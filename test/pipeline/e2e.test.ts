@@ -16,7 +16,7 @@ import type { FixtureRecord } from "../../scripts/lib/fixture-format.ts";
 import { readFixture } from "../../scripts/lib/fixture-format.ts";
 import { replayFixture } from "../../scripts/lib/replay.ts";
 import { eventually, scope, type TestScope } from "../helpers/infra.ts";
-import { repoRoot } from "../helpers/run.ts";
+import { repoRoot, run } from "../helpers/run.ts";
 import { collect, startWorker, type WorkerHandle } from "../helpers/workers.ts";
 
 setDefaultTimeout(180_000); // real Kafka, Redis and worker processes
@@ -127,6 +127,21 @@ describe("fixtures through parse and embed-worker", () => {
       expect(e.vector).toHaveLength(384);
       expect(Math.max(...e.vector.map((x, i) => Math.abs(x - (ref[i] as number))))).toBeLessThan(1e-6);
     }
+    // An independent client sees the same records.
+    const kcat = await run([
+      "kcat",
+      "-b",
+      s.cfg.kafka.brokers[0] as string,
+      "-C",
+      "-t",
+      topics.output,
+      "-e",
+      "-q",
+      "-f",
+      "%k\n",
+    ]);
+    expect(kcat.code).toBe(0);
+    expect(kcat.stdout.trim().split("\n").sort()).toEqual(embedded.map((e) => e.doc_id).sort());
     const keys = out.records.filter((r) => r.topic === topics.output).map((r) => r.key);
     expect(keys.sort()).toEqual(embedded.map((e) => e.doc_id).sort());
 
