@@ -17,7 +17,9 @@ const TOKEN = "backend-s3cret";
 function memoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const put = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
-    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {}, (_k, v) => (v instanceof Error ? v.message : v))}`);
+    lines.push(
+      `${level} ${msg} ${JSON.stringify(fields ?? {}, (_k, v) => (v instanceof Error ? v.message : v))}`,
+    );
   };
   return { lines, debug: put("debug"), info: put("info"), warn: put("warn"), error: put("error") };
 }
@@ -43,7 +45,8 @@ function fakeKnn() {
     async query(q: BackendKnnQuery): Promise<KnnResult> {
       calls.push(q);
       if (gate) await gate;
-      if (q.doc_id !== undefined && !docs.includes(q.doc_id)) throw new KnnError(404, `unknown doc_id ${q.doc_id}`);
+      if (q.doc_id !== undefined && !docs.includes(q.doc_id))
+        throw new KnnError(404, `unknown doc_id ${q.doc_id}`);
       if (q.vector && q.vector.length !== 4) {
         throw new KnnError(400, `vector has ${q.vector.length} dimensions, model hash-4 has 4`);
       }
@@ -85,7 +88,11 @@ function closedPort(): number {
   return port;
 }
 
-const dlqItems = Array.from({ length: 20 }, (_, i) => ({ reason: "empty_text", doc_id: `d${19 - i}`, n: 19 - i }));
+const dlqItems = Array.from({ length: 20 }, (_, i) => ({
+  reason: "empty_text",
+  doc_id: `d${19 - i}`,
+  n: 19 - i,
+}));
 const dlqCalls: number[] = [];
 
 function deps(knn = fakeKnn()): BackendDeps & { knn: ReturnType<typeof fakeKnn> } {
@@ -170,7 +177,13 @@ describe("backend HTTP API", () => {
 
   test("POST /api/knn/query passes the query through and answers the result", async () => {
     const before = r.knn.calls.length;
-    const res = await post({ vector: [1, 0, 0, 0], k: 2, shards: [0, 3], model: "hash-4", include_self: true });
+    const res = await post({
+      vector: [1, 0, 0, 0],
+      k: 2,
+      shards: [0, 3],
+      model: "hash-4",
+      include_self: true,
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as KnnResult;
     expect(body.neighbors.map((n) => n.doc_id)).toEqual(["a", "b"]);
@@ -311,7 +324,9 @@ describe("backend HTTP API", () => {
     const res = await fetch(`${r.base}/api/embed-worker/dlq?limit=5&format=ndjson`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("application/x-ndjson");
-    expect(res.headers.get("content-disposition")).toMatch(/^attachment; filename="dlq-\d{8}T\d{6}Z\.ndjson"$/);
+    expect(res.headers.get("content-disposition")).toMatch(
+      /^attachment; filename="dlq-\d{8}T\d{6}Z\.ndjson"$/,
+    );
     const text = await res.text();
     expect(text.endsWith("\n")).toBe(true);
     const lines = text.trimEnd().split("\n");
@@ -372,7 +387,10 @@ describe("bearer token", () => {
       expect(res.headers.get("www-authenticate")).toBe("Bearer");
       await expectError(res, 401, /token/);
     }
-    const res = await fetch(`${r.base}/api/knn/query`, { method: "POST", body: JSON.stringify({ doc_id: "a" }) });
+    const res = await fetch(`${r.base}/api/knn/query`, {
+      method: "POST",
+      body: JSON.stringify({ doc_id: "a" }),
+    });
     await expectError(res, 401);
     expect(r.knn.calls).toHaveLength(0);
   });
@@ -385,9 +403,9 @@ describe("bearer token", () => {
 
   test("the right token opens every endpoint", async () => {
     expect((await fetch(`${r.base}/health`, { headers: auth })).status).toBe(200);
-    expect((await fetch(`${r.base}/api/knn/shards`, { headers: { authorization: `bearer ${TOKEN}` } })).status).toBe(
-      200,
-    );
+    expect(
+      (await fetch(`${r.base}/api/knn/shards`, { headers: { authorization: `bearer ${TOKEN}` } })).status,
+    ).toBe(200);
     const res = await fetch(`${r.base}/api/knn/query`, {
       method: "POST",
       headers: auth,

@@ -1,0 +1,171 @@
+/**
+ * Reading and validating requests: bodies within a byte limit, kNN queries (JSON body or
+ * query string) and the DLQ parameters. Every refusal is an {@link HttpError}.
+ */
+import type { KnnQuery } from "../knn/types.ts";
+import { HttpError } from "./errors.ts";
+
+/** A kNN query as the backend passes it on: the engine's query plus a text to embed. */
+export type BackendKnnQuery = KnnQuery & { text?: string };
+
+export const MAX_K = 1000;
+export const DLQ_DEFAULT_LIMIT = 500;
+export const DLQ_MAX_LIMIT = 10_000;
+
+/**
+ * The request body, refused with 413 as soon as it is known to exceed `maxBytes`: from
+ * Content-Length when present, and from the bytes actually read (a missing or lying header).
+ */
+export async function readBodyLimited(req: Request, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () => new HttpError(413, `request body exceeds the limit of ${maxBytes} bytes`);
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.byteLength;
+  }
+  return body;
+}
+
+/** The body parsed as a JSON object (400 when it is not one). */
+export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+  } catch (err) {
+    throw new HttpError(400, `request body is not valid UTF-8 JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new HttpError(400, "request body must be a JSON object");
+  }
+  return parsed as Record<string, unknown>;
+}
+
+const bad = (message: string) => new HttpError(400, message);
+
+function checkK(k: unknown): number | undefined {
+  if (k === undefined || k === null) return undefined;
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > MAX_K) {
+    throw bad(`"k" must be an integer from 1 to ${MAX_K}`);
+  }
+  return k;
+}
+
+function checkVector(v: unknown): number[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "number" && Number.isFinite(x))) {
+    throw bad('"vector" must be a non-empty array of finite numbers');
+  }
+  return v as number[];
+}
+
+function checkShards(s: unknown): number[] | undefined {
+  if (s === undefined || s === null) return undefined;
+  if (!Array.isArray(s) || !s.every((x) => typeof x === "number" && Number.isSafeInteger(x) && x >= 0)) {
+    throw bad('"shards" must be an array of non-negative integers');
+  }
+  return s as number[];
+}
+
+function checkString(name: string, v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" || v.trim() === "") throw bad(`"${name}" must be a non-empty string`);
+  return v;
+}
+
+function checkBool(name: string, v: unknown): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "boolean") throw bad(`"${name}" must be true or false`);
+  return v;
+}
+
+/**
+ * A validated kNN query from the fields of a JSON body: `{vector?, doc_id?, text?, k?,
+ * shards?, model?, include_self?}`; one of vector, doc_id and text is required, `k` is an
+ * integer 1..1000 when given. Unknown fields are ignored.
+ */
+export function knnQueryFromJson(body: Record<string, unknown>): BackendKnnQuery {
+  const q: BackendKnnQuery = {};
+  const vector = checkVector(body.vector);
+  const doc_id = checkString("doc_id", body.doc_id);
+  const text = checkString("text", body.text);
+  const k = checkK(body.k);
+  const shards = checkShards(body.shards);
+  const model = checkString("model", body.model);
+  const include_self = checkBool("include_self", body.include_self);
+  if (vector) q.vector = vector;
+  if (doc_id !== undefined) q.doc_id = doc_id;
+  if (text !== undefined) q.text = text;
+  if (k !== undefined) q.k = k;
+  if (shards) q.shards = shards;
+  if (model !== undefined) q.model = model;
+  if (include_self !== undefined) q.include_self = include_self;
+  if (!q.vector && q.doc_id === undefined && q.text === undefined) {
+    throw bad('one of "vector", "doc_id" or "text" is required');
+  }
+  return q;
+}
+
+/** A comma list of numbers (`"0.1,0.2"`); NaN for an item that is not one. */
+function numberList(s: string): number[] {
+  return s.split(",").map((x) => (x.trim() === "" ? Number.NaN : Number(x.trim())));
+}
+
+/**
+ * A validated kNN query from a query string: `doc_id`, `text`, `model`, `k`, `vector` and
+ * `shards` as comma lists, `include_self` as true/false/1/0.
+ */
+export function knnQueryFromParams(params: URLSearchParams): BackendKnnQuery {
+  const body: Record<string, unknown> = {};
+  for (const name of ["doc_id", "text", "model"]) {
+    const v = params.get(name);
+    if (v !== null) body[name] = v;
+  }
+  const k = params.get("k");
+  if (k !== null) body.k = k.trim() === "" ? Number.NaN : Number(k);
+  const vector = params.get("vector");
+  if (vector !== null) body.vector = numberList(vector);
+  const shards = params.get("shards");
+  if (shards !== null && shards.trim() !== "") body.shards = numberList(shards);
+  const self = params.get("include_self");
+  if (self !== null) {
+    const s = self.trim().toLowerCase();
+    body.include_self = s === "true" || s === "1" ? true : s === "false" || s === "0" ? false : self;
+  }
+  return knnQueryFromJson(body);
+}
+
+/** `limit` of the DLQ tail: default 500, an integer 1..10000. */
+export function dlqLimit(params: URLSearchParams): number {
+  const raw = params.get("limit");
+  if (raw === null || raw.trim() === "") return DLQ_DEFAULT_LIMIT;
+  const n = Number(raw.trim());
+  if (!Number.isInteger(n) || n < 1 || n > DLQ_MAX_LIMIT) {
+    throw bad(`"limit" must be an integer from 1 to ${DLQ_MAX_LIMIT}`);
+  }
+  return n;
+}
+
+/** `format` of the DLQ tail: `json` (default) or `ndjson`. */
+export function dlqFormat(params: URLSearchParams): "json" | "ndjson" {
+  const f = (params.get("format") ?? "json").trim().toLowerCase();
+  if (f === "" || f === "json") return "json";
+  if (f === "ndjson") return "ndjson";
+  throw bad('"format" must be json or ndjson');
+}
