@@ -268,3 +268,11 @@ export type Config = ReturnType<typeof loadConfig>;
 export function projectTopics(cfg: Config, dlqTopic = cfg.topics.dlq || "embeddings_dlq"): string[] {
   return [...new Set([...cfg.topics.source, cfg.topics.input, cfg.topics.output, dlqTopic])];
 }
+
+/** Folders where the stack's Parquet output lands, by producer (keys end in `_parquet`). */
+export function parquetDirs(cfg: Config): Record<string, string> {
+  const dirs: Record<string, string> = {};
+  if (cfg.embed.writeParquet) dirs.embed_worker_parquet = cfg.embed.parquetDir;
+  if (cfg.parse.outputDir) dirs.parse_parquet = cfg.parse.outputDir;
+  return dirs;
+}

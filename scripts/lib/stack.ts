@@ -107,9 +107,10 @@ export function stackConfig(env: Record<string, string | undefined> = process.en
   return loadConfig(stackEnv(env));
 }
 
-async function httpHealthy(url: string): Promise<boolean> {
+async function httpHealthy(url: string, token = ""): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
     return res.status === 200;
   } catch {
     return false;
@@ -183,14 +184,9 @@ export function components(cfg: Config, tiers: Tier[] = ["infra", "pipeline"]): 
     workerComponent(cfg, "parse", "parse.ts", cfg.parse.metricsHost, cfg.parse.metricsPort),
     workerComponent(cfg, "embed-worker", "embed-worker.ts", cfg.embed.metricsHost, cfg.embed.metricsPort),
     workerComponent(cfg, "indexer", "indexer.ts", cfg.index.metricsHost, cfg.index.metricsPort),
+    workerComponent(cfg, "backend", "backend.ts", cfg.backend.host, cfg.backend.port, {
+      healthy: () => httpHealthy(`http://${cfg.backend.host}:${cfg.backend.port}/health`, cfg.backend.token),
+    }),
   ].filter((c): c is Component => c !== undefined);
   return all.filter((c) => tiers.includes(c.tier));
-}
-
-/** Folders where the stack's Parquet output lands (for status and the backend). */
-export function parquetDirs(cfg: Config): Record<string, string> {
-  const dirs: Record<string, string> = {};
-  if (cfg.embed.writeParquet) dirs.embed_worker_parquet = cfg.embed.parquetDir;
-  if (cfg.parse.outputDir) dirs.parse_parquet = cfg.parse.outputDir;
-  return dirs;
 }

@@ -1,6 +1,7 @@
 import type { Config } from "../../pipeline/config.ts";
+import { parquetDirs } from "../../pipeline/config.ts";
 import { isRunning, readRecord } from "./procs.ts";
-import { components, parquetDirs } from "./stack.ts";
+import { components } from "./stack.ts";
 
 export interface ComponentStatus {
   name: string;

@@ -1,0 +1,198 @@
+/**
+ * The kNN service the backend queries: an in-process {@link KnnEngine} loaded from the Redis
+ * layout at start (SCAN of `embvec:*`) and kept current by following the index's change
+ * stream, so a query touches no network. Free-text queries are embedded through InferMesh
+ * with the index's model.
+ */
+import type Redis from "ioredis";
+import type { Logger } from "../core/log.ts";
+import { abortableSleep } from "../core/retry.ts";
+import { decodeStoredVector, type IndexLayout, indexKeys } from "../index/layout.ts";
+import type { InfermeshClient } from "../io/infermesh-client.ts";
+import { KnnEngine } from "./engine.ts";
+import { KnnError, type KnnQuery, type KnnResult } from "./types.ts";
+
+export interface ShardStats {
+  shards: { id: number; count: number; samples: string[] }[];
+  total_ids: number;
+  nonempty: number;
+  dims_by_model: Record<string, number>;
+  memory: Record<string, number>;
+}
+
+export interface KnnServiceOptions {
+  redis: Redis;
+  /** A second connection for the blocking XREAD. */
+  follower: Redis;
+  layout: IndexLayout;
+  /** Embeds free text; called with the model to use. */
+  embed?: (model: string, texts: string[]) => Promise<Float32Array[]>;
+  log: Logger;
+}
+
+export class KnnService {
+  readonly engine = new KnnEngine();
+  private lastId = "0-0";
+  private readonly abort = new AbortController();
+  private following: Promise<void> | undefined;
+  private loadedAt: number | null = null;
+  private applied = 0;
+
+  constructor(private readonly o: KnnServiceOptions) {}
+
+  /** Fetches the given doc_ids' vectors and applies them (missing ones are removed). */
+  private async apply(docIds: string[]): Promise<void> {
+    if (docIds.length === 0) return;
+    const p = this.o.redis.pipeline();
+    for (const id of docIds) p.hgetallBuffer(indexKeys.vec(this.o.layout, id));
+    const res = (await p.exec()) ?? [];
+    res.forEach(([err, h], i) => {
+      const id = docIds[i] as string;
+      const stored = err ? undefined : decodeStoredVector(h as Record<string, Buffer>);
+      if (!stored) {
+        this.engine.remove(id);
+        return;
+      }
+      try {
+        this.engine.upsert({
+          doc_id: stored.doc_id,
+          model: stored.model,
+          vector: stored.vector,
+          topic: stored.topic,
+          text: stored.text,
+          shard: stored.shard,
+        });
+      } catch (e) {
+        this.o.log.warn("skipping a stored vector", { doc_id: id, error: e as Error });
+      }
+    });
+    this.applied += docIds.length;
+  }
+
+  /** Loads everything, then follows the change stream until `close`. */
+  async start(): Promise<void> {
+    const stream = indexKeys.stream(this.o.layout);
+    const newest = await this.o.redis.xrevrange(stream, "+", "-", "COUNT", 1);
+    this.lastId = newest[0]?.[0] ?? "0-0";
+    const prefix = indexKeys.vecPrefix(this.o.layout);
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.o.redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 2000);
+      cursor = next;
+      await this.apply(keys.map((k) => k.slice(prefix.length)));
+    } while (cursor !== "0");
+    this.loadedAt = Date.now();
+    this.o.log.info("kNN index loaded", { vectors: this.engine.size, models: this.engine.models().join(",") });
+    this.following = this.follow();
+  }
+
+  private async follow(): Promise<void> {
+    const stream = indexKeys.stream(this.o.layout);
+    while (!this.abort.signal.aborted) {
+      try {
+        const res = (await this.o.follower.xread("COUNT", 1000, "BLOCK", 1000, "STREAMS", stream, this.lastId)) as
+          | [string, [string, string[]][]][]
+          | null;
+        const entries = res?.[0]?.[1] ?? [];
+        if (entries.length === 0) continue;
+        const ids = new Set<string>();
+        for (const [id, fields] of entries) {
+          this.lastId = id;
+          const docId = fields[fields.indexOf("doc_id") + 1];
+          if (docId) ids.add(docId);
+        }
+        // Re-reading each id's current hash makes upserts and deletes alike idempotent.
+        await this.apply([...ids]);
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        this.o.log.warn("following the index stream failed; retrying", { error: err as Error });
+        await abortableSleep(1000, this.abort.signal).catch(() => {});
+      }
+    }
+  }
+
+  /** Resolves once every change logged so far has been applied (for tests and tools). */
+  async caughtUp(timeoutMs = 10_000): Promise<boolean> {
+    const newest = await this.o.redis.xrevrange(indexKeys.stream(this.o.layout), "+", "-", "COUNT", 1);
+    const target = newest[0]?.[0];
+    if (!target) return true;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (compareIds(this.lastId, target) >= 0) return true;
+      await Bun.sleep(20);
+    }
+    return false;
+  }
+
+  private resolveModel(q: KnnQuery): string {
+    if (q.model) return q.model;
+    const models = this.engine.models();
+    if (models.length === 1) return models[0] as string;
+    if (models.length === 0) throw new KnnError(400, "the index is empty");
+    throw new KnnError(400, `the index holds several models (${models.join(", ")}): say which one with "model"`);
+  }
+
+  async query(q: KnnQuery & { text?: string }): Promise<KnnResult> {
+    if (q.text !== undefined && q.vector === undefined && q.doc_id === undefined) {
+      if (typeof q.text !== "string" || q.text.trim() === "") throw new KnnError(400, "text must be a non-blank string");
+      if (!this.o.embed) throw new KnnError(400, "text queries need INFERMESH_URL");
+      const model = this.resolveModel(q);
+      const [vector] = await this.o.embed(model, [q.text]);
+      const { text: _t, ...rest } = q;
+      return this.engine.query({ ...rest, model, vector: vector as Float32Array });
+    }
+    return this.engine.query(q);
+  }
+
+  async shards(): Promise<ShardStats> {
+    const n = this.o.layout.shards;
+    const p = this.o.redis.pipeline();
+    for (let i = 0; i < n; i++) {
+      p.zcard(indexKeys.shard(this.o.layout, i));
+      p.zrevrange(indexKeys.shard(this.o.layout, i), 0, 2);
+    }
+    p.info("memory");
+    const res = (await p.exec()) ?? [];
+    const shards = Array.from({ length: n }, (_, i) => ({
+      id: i,
+      count: Number(res[2 * i]?.[1] ?? 0),
+      samples: (res[2 * i + 1]?.[1] as string[] | undefined) ?? [],
+    }));
+    const info = String(res[2 * n]?.[1] ?? "");
+    const usedMemory = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+    const stats = this.engine.stats();
+    return {
+      shards,
+      total_ids: shards.reduce((a, s) => a + s.count, 0),
+      nonempty: shards.filter((s) => s.count > 0).length,
+      dims_by_model: Object.fromEntries(Object.entries(stats.by_model).map(([m, s]) => [m, s.dim])),
+      memory: {
+        index_bytes: stats.bytes,
+        index_vectors: stats.total,
+        ...(Number.isFinite(usedMemory) ? { redis_used_bytes: usedMemory } : {}),
+      },
+    };
+  }
+
+  status() {
+    return { loaded_at: this.loadedAt, last_stream_id: this.lastId, applied: this.applied, vectors: this.engine.size };
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    this.o.follower.disconnect();
+    await this.following?.catch(() => {});
+  }
+}
+
+/** Compares Redis stream ids `ms-seq`. */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split("-").map(Number) as [number, number];
+  const [bm, bs] = b.split("-").map(Number) as [number, number];
+  return am === bm ? as - bs : am - bm;
+}
+
+/** Adapts an InfermeshClient to the service's `embed` (one client per model, made on demand). */
+export function embedWith(clientFor: (model: string) => InfermeshClient) {
+  return (model: string, texts: string[]) => clientFor(model).embed(texts);
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bun
+/** backend: kNN queries, shard stats, the DLQ tail and live SSE metric streams, on Bun.serve. */
+import Redis from "ioredis";
+import { createBackend } from "../backend/app.ts";
+import { dlqTail } from "../backend/dlq-tail.ts";
+import { ConfigError, loadConfig, parquetDirs } from "../config.ts";
+import { createLogger } from "../core/log.ts";
+import { InfermeshClient } from "../io/infermesh-client.ts";
+import { KnnService } from "../knn/service.ts";
+import { helpIfAsked } from "./help.ts";
+
+helpIfAsked(
+  "bun pipeline/workers/backend.ts",
+  "Serves POST/GET /api/knn/query (exact cosine top-k over an in-memory copy of the Redis index, kept current by\n" +
+    "following the index stream), GET /api/knn/shards, GET /api/embed-worker/dlq, SSE streams of every component.",
+  [
+    ["BACKEND_HOST / BACKEND_PORT", "listen address (127.0.0.1:8080)"],
+    ["BACKEND_TOKEN", "when set, every endpoint requires Authorization: Bearer <token>"],
+    ["REDDB_URL / REDDB_NAMESPACE / REDDB_INDEX_STREAM / REDDB_DLQ_STREAM", "Redis and its keys"],
+    ["EMB_INDEX_SHARDS", "shards of the index"],
+    ["INFERMESH_URL / INFERMESH_API_KEY", "embeds free-text queries"],
+    ["EMBED_METRICS_PORT / PARSE_METRICS_PORT / INDEX_METRICS_PORT", "workers polled for the streams"],
+    ["EMBED_PARQUET_DIR / VEC_OUTPUT_DIR", "Parquet folders for the vectorizer stream"],
+    ["SPARK_VECTOR_UI_URL", "Spark REST API (http://127.0.0.1:4041/api/v1)"],
+  ],
+);
+
+const cfg = loadConfig();
+const log = createLogger("backend");
+if (!cfg.redis.url.startsWith("redis"))
+  throw new ConfigError("REDDB_URL", "the backend needs a redis:// URL");
+const redis = new Redis(cfg.redis.url, { maxRetriesPerRequest: 3 });
+const follower = new Redis(cfg.redis.url, { maxRetriesPerRequest: null });
+for (const r of [redis, follower]) r.on("error", (err) => log.warn("redis", { error: err }));
+
+const clients = new Map<string, InfermeshClient>();
+const clientFor = (model: string) => {
+  let c = clients.get(model);
+  if (!c) {
+    c = new InfermeshClient({
+      url: cfg.embed.infermeshUrl,
+      model,
+      apiKey: cfg.embed.apiKey,
+      timeoutSec: Math.min(cfg.embed.timeoutSec, 10),
+      policy: { baseSec: 0.2, maxSec: 1, retries: 1 },
+    });
+    clients.set(model, c);
+  }
+  return c;
+};
+
+const knn = new KnnService({
+  redis,
+  follower,
+  layout: { namespace: cfg.redis.namespace, stream: cfg.index.stream, shards: cfg.index.shards },
+  embed: (model, texts) => clientFor(model).embed(texts),
+  log,
+});
+await knn.start();
+
+const local = (port: number) => `http://127.0.0.1:${port}`;
+const backend = createBackend(
+  {
+    knn,
+    dlqTail: (limit) => dlqTail(redis, `${cfg.redis.namespace}:${cfg.redis.dlqStream}`, limit),
+    sources: {
+      infermeshUrl: cfg.embed.infermeshUrl,
+      embedWorkerUrl: local(cfg.embed.metricsPort),
+      parseUrl: local(cfg.parse.metricsPort),
+      indexerUrl: local(cfg.index.metricsPort),
+      sparkUiUrl: cfg.backend.sparkUiUrl,
+      parquetDirs: parquetDirs(cfg),
+    },
+  },
+  { ...(cfg.backend.token ? { token: cfg.backend.token } : {}), maxBodyBytes: cfg.backend.maxBodyBytes, log },
+);
+
+const server = Bun.serve({
+  hostname: cfg.backend.host,
+  port: cfg.backend.port,
+  fetch: (req, srv) => backend.fetch(req, srv),
+});
+log.info("listening", { url: `http://${cfg.backend.host}:${server.port}`, vectors: knn.engine.size });
+
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  backend.close();
+  server.stop(true);
+  await knn.close();
+  redis.disconnect();
+  process.exit(0);
+};
+process.on("SIGTERM", () => void shutdown());
+process.on("SIGINT", () => void shutdown());
