@@ -1,0 +1,185 @@
+/**
+ * The backend against the real stack: paraphrase fixtures go through parse, embed-worker
+ * (glove-100d-sif) and the indexer; the backend answers kNN by doc_id, vector and text,
+ * counts every document in its shard stats, streams every source over SSE (read with the
+ * `eventsource` package, reconnect included) and refuses bad requests with their 4xx.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
+import { EventSource } from "eventsource";
+import { readFixture } from "../../scripts/lib/fixture-format.ts";
+import { replayFixture } from "../../scripts/lib/replay.ts";
+import { eventually, freePort, scope, type TestScope } from "../helpers/infra.ts";
+import { repoRoot } from "../helpers/run.ts";
+import { startWorker, type WorkerHandle } from "../helpers/workers.ts";
+
+setDefaultTimeout(180_000); // real Kafka, Redis and worker processes
+
+let s: TestScope;
+let backend: WorkerHandle;
+let env: Record<string, string>;
+const running: WorkerHandle[] = [];
+const backendPort = freePort();
+const groupOf = (docId: string) => docId.split("-").slice(0, 2).join("-");
+
+async function post(body: unknown, raw?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${backend.url}/api/knn/query`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: raw ?? JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+beforeAll(async () => {
+  s = await scope();
+  const t = {
+    src: await s.topic("src"),
+    input: await s.topic("input"),
+    output: await s.topic("output"),
+    dlq: await s.topic("dlq"),
+  };
+  const ports = { infermesh: freePort(), parse: freePort(), embed: freePort(), index: freePort() };
+  env = {
+    SPARK_KAFKA_TOPICS: t.src,
+    SINK_INPUT_TOPIC: t.input,
+    EMBED_INPUT_TOPIC: t.input,
+    EMBED_OUTPUT_TOPIC: t.output,
+    EMB_INDEX_TOPIC: t.output,
+    EMBED_DLQ_TOPIC: t.dlq,
+    PARSE_GROUP: `parse-${s.id}`,
+    EMBED_GROUP: `embed-${s.id}`,
+    EMB_INDEX_GROUP: `index-${s.id}`,
+    REDDB_NAMESPACE: s.prefix,
+    EMB_INDEX_SHARDS: "8",
+    INFERMESH_URL: `http://127.0.0.1:${ports.infermesh}`,
+    INFERMESH_MODELS: "glove-100d-sif",
+    EMBED_MODEL: "glove-100d-sif",
+    PARSE_METRICS_PORT: String(ports.parse),
+    EMBED_METRICS_PORT: String(ports.embed),
+    INDEX_METRICS_PORT: String(ports.index),
+  };
+  const start = async (name: string, portVar: string, port: number) => {
+    const w = await startWorker(name, env, { portVar, port });
+    running.push(w);
+    return w;
+  };
+  await start("infermesh", "INFERMESH_PORT", ports.infermesh);
+  await start("parse", "PARSE_METRICS_PORT", ports.parse);
+  await start("embed-worker", "EMBED_METRICS_PORT", ports.embed);
+  const indexer = await start("indexer", "INDEX_METRICS_PORT", ports.index);
+  await replayFixture({
+    brokers: s.cfg.kafka.brokers,
+    topic: t.src,
+    records: readFixture(join(repoRoot, "fixtures", "paraphrase-stream.jsonl")),
+  });
+  await eventually("60 indexed", async () => Number((await indexer.metrics()).indexed) >= 60, 60_000);
+  backend = await start("backend", "BACKEND_PORT", backendPort);
+});
+
+afterAll(async () => {
+  await Promise.all(running.map((w) => w.stop("SIGKILL")));
+  await s.cleanup();
+});
+
+describe("kNN", () => {
+  test("shard stats count every document", async () => {
+    const res = (await (await fetch(`${backend.url}/api/knn/shards`)).json()) as {
+      shards: { count: number }[];
+      total_ids: number;
+      nonempty: number;
+      dims_by_model: Record<string, number>;
+    };
+    expect(res.total_ids).toBe(60);
+    expect(res.shards).toHaveLength(8);
+    expect(res.shards.reduce((a, x) => a + x.count, 0)).toBe(60);
+    expect(res.nonempty).toBeGreaterThan(4);
+    expect(res.dims_by_model).toEqual({ "glove-100d-sif": 100 });
+  });
+
+  test("same-meaning texts are each other's nearest neighbours (by doc_id, itself excluded)", async () => {
+    const ids = readFixture(join(repoRoot, "fixtures", "paraphrase-stream.jsonl")).map(
+      (r) => JSON.parse(String(r.value)).doc_id as string,
+    );
+    let hits = 0;
+    for (const id of ids) {
+      const { status, json } = await post({ doc_id: id, k: 1 });
+      expect(status).toBe(200);
+      const [top] = json.neighbors as { doc_id: string }[];
+      expect(top?.doc_id).not.toBe(id);
+      if (top && groupOf(top.doc_id) === groupOf(id)) hits++;
+    }
+    console.log(`nearest neighbour in the same paraphrase group: ${hits}/${ids.length}`);
+    // The floor leaves room below what glove-100d-sif measures here, not a pass for anything.
+    expect(hits / ids.length).toBeGreaterThanOrEqual(0.85); // measured 57/60
+  });
+
+  test("a free-text query finds the matching paraphrases; a vector query equals its doc_id query", async () => {
+    const { status, json } = await post({ text: "all of the unit tests passed without failures", k: 3 });
+    expect(status).toBe(200);
+    const neighbors = json.neighbors as { doc_id: string; score: number; text: string; model: string }[];
+    expect(neighbors.map((n) => groupOf(n.doc_id))).toContain("para-01");
+    expect(neighbors[0]).toMatchObject({ model: "glove-100d-sif" });
+    expect(json.count_scored).toBe(60);
+    expect(typeof json.took_ms).toBe("number");
+
+    const byDoc = await post({ doc_id: "para-01-1", k: 5, include_self: true });
+    const self = (byDoc.json.neighbors as { doc_id: string; score: number }[])[0];
+    expect(self).toMatchObject({ doc_id: "para-01-1" });
+    expect(self?.score).toBeCloseTo(1, 5);
+  });
+
+  test.each([
+    ["malformed JSON → 400", undefined, "{nope", 400],
+    ["k = 0 → 400", { doc_id: "para-01-1", k: 0 }, undefined, 400],
+    ["k = 1001 → 400", { doc_id: "para-01-1", k: 1001 }, undefined, 400],
+    ["nothing to query by → 400", { k: 3 }, undefined, 400],
+    ["an unknown doc_id → 404", { doc_id: "no-such-doc" }, undefined, 404],
+  ])("%s", async (_name, body, raw, status) => {
+    const r = await post(body, raw);
+    expect(r.status).toBe(status);
+    expect(typeof r.json.error).toBe("string");
+  });
+
+  test("a vector of the wrong dimension → 400 naming both; a body over 1 MB → 413", async () => {
+    const wrong = await post({ vector: [0.1, 0.2, 0.3], model: "glove-100d-sif" });
+    expect(wrong.status).toBe(400);
+    expect(String(wrong.json.error)).toMatch(/3.*100|100.*3/);
+    const big = await post({ vector: Array.from({ length: 200_000 }, () => 0.123456789) });
+    expect(big.status).toBe(413);
+  });
+});
+
+describe("SSE", () => {
+  const streams = ["infermesh", "vectorizer", "embed-worker", "parse", "indexer", "spark"];
+
+  test("every stream delivers live JSON events with ids", async () => {
+    for (const name of streams) {
+      const es = new EventSource(`${backend.url}/api/${name}/stream`);
+      const event = await new Promise<MessageEvent>((resolve, reject) => {
+        es.onmessage = resolve;
+        setTimeout(() => reject(new Error(`no event on ${name}`)), 15_000);
+      });
+      es.close();
+      const data = JSON.parse(event.data) as Record<string, unknown>;
+      expect(Number(event.lastEventId)).toBeGreaterThan(0);
+      expect(typeof data.timestamp).toBe("number");
+      if (name === "indexer") expect((data.metrics as Record<string, unknown>).indexed).toBe(60);
+      if (name === "infermesh") expect(data.infermesh).toMatchObject({ status: "healthy" });
+      if (name === "spark") expect(data.status).toBe("unreachable"); // no Spark here: said so, never simulated
+    }
+  });
+
+  test("a client reconnects by itself when the backend restarts", async () => {
+    const es = new EventSource(`${backend.url}/api/indexer/stream`);
+    const events: MessageEvent[] = [];
+    es.onmessage = (e) => events.push(e);
+    await eventually("first event", () => events.length >= 1);
+    await backend.stop("SIGKILL");
+    const before = events.length;
+    backend = await startWorker("backend", env, { portVar: "BACKEND_PORT", port: backendPort });
+    running.push(backend);
+    await eventually("an event after the restart", () => events.length > before, 30_000);
+    es.close();
+  });
+});
