@@ -82,7 +82,10 @@ export class KnnService {
       await this.apply(keys.map((k) => k.slice(prefix.length)));
     } while (cursor !== "0");
     this.loadedAt = Date.now();
-    this.o.log.info("kNN index loaded", { vectors: this.engine.size, models: this.engine.models().join(",") });
+    this.o.log.info("kNN index loaded", {
+      vectors: this.engine.size,
+      models: this.engine.models().join(","),
+    });
     this.following = this.follow();
   }
 
@@ -90,9 +93,15 @@ export class KnnService {
     const stream = indexKeys.stream(this.o.layout);
     while (!this.abort.signal.aborted) {
       try {
-        const res = (await this.o.follower.xread("COUNT", 1000, "BLOCK", 1000, "STREAMS", stream, this.lastId)) as
-          | [string, [string, string[]][]][]
-          | null;
+        const res = (await this.o.follower.xread(
+          "COUNT",
+          1000,
+          "BLOCK",
+          1000,
+          "STREAMS",
+          stream,
+          this.lastId,
+        )) as [string, [string, string[]][]][] | null;
         const entries = res?.[0]?.[1] ?? [];
         if (entries.length === 0) continue;
         const ids = new Set<string>();
@@ -129,12 +138,16 @@ export class KnnService {
     const models = this.engine.models();
     if (models.length === 1) return models[0] as string;
     if (models.length === 0) throw new KnnError(400, "the index is empty");
-    throw new KnnError(400, `the index holds several models (${models.join(", ")}): say which one with "model"`);
+    throw new KnnError(
+      400,
+      `the index holds several models (${models.join(", ")}): say which one with "model"`,
+    );
   }
 
   async query(q: KnnQuery & { text?: string }): Promise<KnnResult> {
     if (q.text !== undefined && q.vector === undefined && q.doc_id === undefined) {
-      if (typeof q.text !== "string" || q.text.trim() === "") throw new KnnError(400, "text must be a non-blank string");
+      if (typeof q.text !== "string" || q.text.trim() === "")
+        throw new KnnError(400, "text must be a non-blank string");
       if (!this.o.embed) throw new KnnError(400, "text queries need INFERMESH_URL");
       const model = this.resolveModel(q);
       const [vector] = await this.o.embed(model, [q.text]);
@@ -175,7 +188,12 @@ export class KnnService {
   }
 
   status() {
-    return { loaded_at: this.loadedAt, last_stream_id: this.lastId, applied: this.applied, vectors: this.engine.size };
+    return {
+      loaded_at: this.loadedAt,
+      last_stream_id: this.lastId,
+      applied: this.applied,
+      vectors: this.engine.size,
+    };
   }
 
   async close(): Promise<void> {
