@@ -11,6 +11,8 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import { loadConfig } from "../pipeline/config.ts";
 import { createKafka } from "../pipeline/io/kafka.ts";
+import { benchKnn } from "./lib/bench-knn.ts";
+import { benchSse } from "./lib/bench-sse.ts";
 import { runScript } from "./lib/cli.ts";
 import { readFixture } from "./lib/fixture-format.ts";
 import { info, ScriptError, step, waitUntil } from "./lib/progress.ts";
@@ -157,6 +159,51 @@ async function endToEnd(
   }
 }
 
+/** InferMesh sentences/s, end-to-end runs with both models, and the naive baseline. */
+async function benchPipeline(
+  infermeshUrl: string,
+  o: {
+    n: number;
+    naiveN: number;
+    skipNaive: boolean;
+    texts: string[];
+    dir: string;
+    add: (name: string, value: number, unit: string) => void;
+  },
+): Promise<void> {
+  const { n, naiveN, texts, dir, add } = o;
+  for (const model of ["hash-384", "glove-100d-sif"]) {
+    const rate = await step(`InferMesh ${model}: ${n} sentences`, () =>
+      infermeshSentencesPerSec(infermeshUrl, model, texts, n),
+    );
+    add(`InferMesh sentences/s, ${model}, batches of 64`, rate, "sentences/s");
+  }
+  const runs: Record<string, RunResult> = {};
+  for (const model of ["hash-384", "glove-100d-sif"]) {
+    const r = await endToEnd(model, n, texts, { EMBED_MODEL: model }, infermeshUrl, dir);
+    runs[model] = r;
+    add(`end-to-end records/s, ${model} (${n} records, batch 64)`, r.recordsPerSec, "records/s");
+    add(`embed-worker batches/s, ${model}`, r.batchesPerSec, "batches/s");
+  }
+  if (o.skipNaive) return;
+  const naive = {
+    EMBED_MODEL: "hash-384",
+    EMBED_BATCH_SIZE: "1",
+    EMBED_MAX_WAIT_SEC: "0",
+    PARSE_BATCH_SIZE: "1",
+    PARSE_MAX_WAIT_SEC: "0",
+  };
+  const r = await endToEnd("naive", naiveN, texts, naive, infermeshUrl, dir);
+  add(
+    `naive end-to-end records/s, hash-384 (${naiveN} records, one at a time)`,
+    r.recordsPerSec,
+    "records/s",
+  );
+  const batched = runs["hash-384"];
+  if (batched)
+    add("batching speed-up over the naive baseline (hash-384)", batched.recordsPerSec / r.recordsPerSec, "×");
+}
+
 async function cleanup(): Promise<void> {
   const cfg = loadConfig();
   const admin = createKafka(cfg.kafka.brokers, `bench-${id}`).admin();
@@ -192,10 +239,12 @@ await runScript(
       ["--records N", "records per end-to-end run (20000)"],
       ["--naive-records N", "records for the naive baseline (20000)"],
       ["--skip-naive", "skip the naive baseline"],
+      ["--only LIST", "run only these parts: pipeline, knn, sse (comma list; default all)"],
+      ["--quick", "kNN sizes ÷ 10 (smoke run)"],
       ["--json", "also print the figures as JSON"],
     ],
-    string: ["records", "naive-records"],
-    boolean: ["skip-naive", "json"],
+    string: ["records", "naive-records", "only"],
+    boolean: ["skip-naive", "json", "quick"],
   },
   async (args) => {
     const n = Number(args.records ?? 20_000);
@@ -211,55 +260,43 @@ await runScript(
       figures.push({ name, value, unit });
       info(`  ${name}: ${value.toFixed(value < 10 ? 2 : 0)} ${unit}`);
     };
+    const parts = new Set(String(args.only ?? "pipeline,knn,sse").split(","));
     let infermesh: WorkerHandle | undefined;
     try {
-      infermesh = await step("Starting InferMesh (hash-384, glove-100d-sif)", () =>
-        startWorker(
-          "infermesh",
-          { INFERMESH_MODELS: "hash-384,glove-100d-sif" },
-          { portVar: "INFERMESH_PORT", timeoutSec: 120 },
-        ),
-      );
-      for (const model of ["hash-384", "glove-100d-sif"]) {
-        const rate = await step(`InferMesh ${model}: ${n} sentences`, () =>
-          infermeshSentencesPerSec(infermesh!.url, model, texts, n),
-        );
-        add(`InferMesh sentences/s, ${model}, batches of 64`, rate, "sentences/s");
-      }
-      const runs: Record<string, RunResult> = {};
-      for (const model of ["hash-384", "glove-100d-sif"]) {
-        const r = await endToEnd(model, n, texts, { EMBED_MODEL: model }, infermesh.url, dir);
-        runs[model] = r;
-        add(`end-to-end records/s, ${model} (${n} records, batch 64)`, r.recordsPerSec, "records/s");
-        add(`embed-worker batches/s, ${model}`, r.batchesPerSec, "batches/s");
-      }
-      if (!args["skip-naive"]) {
-        const r = await endToEnd(
-          "naive",
-          naiveN,
-          texts,
-          {
-            EMBED_MODEL: "hash-384",
-            EMBED_BATCH_SIZE: "1",
-            EMBED_MAX_WAIT_SEC: "0",
-            PARSE_BATCH_SIZE: "1",
-            PARSE_MAX_WAIT_SEC: "0",
+      if (parts.has("knn")) {
+        await step(
+          "kNN latency (10k/100k × 384, 1M × 100), naive Redis baseline, bandwidth bound",
+          async (p) => {
+            const figs = await benchKnn({
+              redisUrl: cfg.redis.url,
+              keyPrefix: `bench:${id}:knn`,
+              quick: Boolean(args.quick),
+              log: (l) => p.update(l),
+            });
+            for (const f of figs) add(f.name, f.value, f.unit);
           },
-          infermesh.url,
+        );
+      }
+      if (parts.has("sse")) {
+        const figs = await step("SSE fan-out to 50 clients (10 s)", () => benchSse());
+        for (const f of figs) add(f.name, f.value, f.unit);
+      }
+      if (parts.has("pipeline")) {
+        infermesh = await step("Starting InferMesh (hash-384, glove-100d-sif)", () =>
+          startWorker(
+            "infermesh",
+            { INFERMESH_MODELS: "hash-384,glove-100d-sif" },
+            { portVar: "INFERMESH_PORT", timeoutSec: 120 },
+          ),
+        );
+        await benchPipeline(infermesh.url, {
+          n,
+          naiveN,
+          skipNaive: Boolean(args["skip-naive"]),
+          texts,
           dir,
-        );
-        add(
-          `naive end-to-end records/s, hash-384 (${naiveN} records, one at a time)`,
-          r.recordsPerSec,
-          "records/s",
-        );
-        const batched = runs["hash-384"];
-        if (batched)
-          add(
-            "batching speed-up over the naive baseline (hash-384)",
-            batched.recordsPerSec / r.recordsPerSec,
-            "×",
-          );
+          add,
+        });
       }
     } finally {
       await infermesh?.stop();
