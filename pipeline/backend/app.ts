@@ -12,10 +12,10 @@
  *
  * Unknown paths answer 404, known paths with another method 405.
  */
+
+import { bearerMatches, errorResponse, HttpError, json } from "../core/http-edge.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { KnnError, type KnnResult } from "../knn/types.ts";
-import { bearerMatches } from "./auth.ts";
-import { errorResponse, HttpError, json } from "./errors.ts";
 import {
   type BackendKnnQuery,
   dlqFormat,
@@ -229,7 +229,7 @@ export function createBackend(deps: BackendDeps, opts: BackendOptions = {}): Bac
   const handle = async (req: Request, server?: ServerLike): Promise<Response> => {
     if (closed) throw new HttpError(503, "backend is shutting down");
     if (token !== "" && !bearerMatches(req.headers.get("authorization"), token)) {
-      throw new HttpError(401, "missing or invalid bearer token", { "www-authenticate": "Bearer" });
+      throw new HttpError(401, "missing or invalid bearer token", {}, { "www-authenticate": "Bearer" });
     }
     const url = new URL(req.url);
     const route = routes[url.pathname];
@@ -240,9 +240,12 @@ export function createBackend(deps: BackendDeps, opts: BackendOptions = {}): Bac
       const allow = Object.keys(route)
         .map((m) => m.toUpperCase())
         .join(", ");
-      throw new HttpError(405, `${req.method} is not allowed on ${url.pathname} (allowed: ${allow})`, {
-        allow,
-      });
+      throw new HttpError(
+        405,
+        `${req.method} is not allowed on ${url.pathname} (allowed: ${allow})`,
+        {},
+        { allow },
+      );
     }
     return await handler(req, url, server);
   };

@@ -2,8 +2,9 @@
  * Reading and validating requests: bodies within a byte limit, kNN queries (JSON body or
  * query string) and the DLQ parameters. Every refusal is an {@link HttpError}.
  */
+
+import { HttpError } from "../core/http-edge.ts";
 import type { KnnQuery } from "../knn/types.ts";
-import { HttpError } from "./errors.ts";
 
 /** A kNN query as the backend passes it on: the engine's query plus a text to embed. */
 export type BackendKnnQuery = KnnQuery & { text?: string };
@@ -12,50 +13,7 @@ export const MAX_K = 1000;
 export const DLQ_DEFAULT_LIMIT = 500;
 export const DLQ_MAX_LIMIT = 10_000;
 
-/**
- * The request body, refused with 413 as soon as it is known to exceed `maxBytes`: from
- * Content-Length when present, and from the bytes actually read (a missing or lying header).
- */
-export async function readBodyLimited(req: Request, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () => new HttpError(413, `request body exceeds the limit of ${maxBytes} bytes`);
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.byteLength;
-  }
-  return body;
-}
-
-/** The body parsed as a JSON object (400 when it is not one). */
-export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
-  } catch (err) {
-    throw new HttpError(400, `request body is not valid UTF-8 JSON: ${(err as Error).message}`);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new HttpError(400, "request body must be a JSON object");
-  }
-  return parsed as Record<string, unknown>;
-}
+export { parseJsonObject, readBodyLimited } from "../core/http-edge.ts";
 
 const bad = (message: string) => new HttpError(400, message);
 

@@ -1,5 +1,5 @@
 /** Reading and validating `POST /embed` bodies within the server's limits. */
-import { HttpError } from "./http-error.ts";
+import { HttpError, parseJsonObject } from "../core/http-edge.ts";
 
 export interface EmbedLimits {
   maxInputs: number;
@@ -13,39 +13,7 @@ export interface EmbedRequest {
   inputs: string[];
 }
 
-/**
- * The request body, refused with 413 as soon as it is known to exceed `maxBytes`: from
- * Content-Length when present, else (or if it lies) while reading.
- */
-export async function readBodyLimited(req: Request, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = (size: string) =>
-    new HttpError(413, `request body of ${size} bytes exceeds the limit of ${maxBytes}`, {
-      max_body_bytes: maxBytes,
-    });
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(declared);
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(`more than ${maxBytes}`);
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.byteLength;
-  }
-  return body;
-}
+export { readBodyLimited } from "../core/http-edge.ts";
 
 /**
  * Parses `{model?, inputs: string[]}` (or `{model?, input: string}` for one text) and checks
@@ -53,16 +21,10 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<U
  * than `maxInputs` inputs, 400 for a text longer than `maxTextChars` UTF-16 code units.
  */
 export function parseEmbedRequest(body: Uint8Array, limits: EmbedLimits): EmbedRequest {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
-  } catch (err) {
-    throw new HttpError(400, `request body is not valid UTF-8 JSON: ${(err as Error).message}`);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new HttpError(400, 'request body must be a JSON object {"model": string, "inputs": string[]}');
-  }
-  const { model, inputs, input } = parsed as Record<string, unknown>;
+  const { model, inputs, input } = parseJsonObject(
+    body,
+    'a JSON object {"model": string, "inputs": string[]}',
+  );
   if (model !== undefined && model !== null && typeof model !== "string") {
     throw new HttpError(400, '"model" must be a string');
   }

@@ -12,10 +12,9 @@
  * and `/metrics` stay open for probes and carry no data. Every error is JSON `{error, ...}`.
  */
 import type { Server } from "bun";
+import { bearerMatches, errorResponse, HttpError, json } from "../core/http-edge.ts";
 import type { Embedder } from "../models/embedder.ts";
-import { bearerMatches } from "./auth.ts";
 import { type EmbedLimits, parseEmbedRequest, readBodyLimited } from "./embed-request.ts";
-import { errorResponse, HttpError, json } from "./http-error.ts";
 import { InfermeshMetrics } from "./metrics.ts";
 
 export interface InfermeshServerOptions extends EmbedLimits {

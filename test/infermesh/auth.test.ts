@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { bearerMatches } from "../../pipeline/infermesh/auth.ts";
+import { bearerMatches } from "../../pipeline/core/http-edge.ts";
 
 describe("bearer token check", () => {
   test("accepts exactly `Bearer <key>`, scheme in any case, surrounding blanks ignored", () => {

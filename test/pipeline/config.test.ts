@@ -76,6 +76,7 @@ describe("which components up may start", () => {
       ["parse", true],
       ["embed-worker", true],
       ["indexer", true],
+      ["backend", true],
     ]);
     expect(
       components(loadConfig({ KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092,127.0.0.1:9094" }))[0]?.local,

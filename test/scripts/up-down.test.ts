@@ -26,6 +26,7 @@ const env = {
   PARSE_METRICS_PORT: String(freePort()),
   EMBED_METRICS_PORT: String(freePort()),
   INDEX_METRICS_PORT: String(freePort()),
+  BACKEND_PORT: String(freePort()),
 };
 
 /** Processes whose command line mentions the private state folder or ports. */
@@ -76,6 +77,7 @@ describe("up --infra / status / down", () => {
       ["parse", "down"],
       ["embed-worker", "down"],
       ["indexer", "down"],
+      ["backend", "down"],
     ]);
     expect(s.components.map((c) => c.name)).toEqual(INFRA);
     for (const c of s.components) {
