@@ -2,8 +2,9 @@
 /** backend: kNN queries, shard stats, the DLQ tail and live SSE metric streams, on Bun.serve. */
 import Redis from "ioredis";
 import { createBackend } from "../backend/app.ts";
-import { dlqTail } from "../backend/dlq-tail.ts";
+import { DEFAULT_REDDB_DLQ_PATH, dlqTail, httpDlqTail } from "../backend/dlq-tail.ts";
 import { ConfigError, loadConfig, parquetDirs } from "../config.ts";
+import { HttpError } from "../core/http-edge.ts";
 import { createLogger } from "../core/log.ts";
 import { InfermeshClient } from "../io/infermesh-client.ts";
 import { KnnService } from "../knn/service.ts";
@@ -27,11 +28,12 @@ helpIfAsked(
 
 const cfg = loadConfig();
 const log = createLogger("backend");
-if (!cfg.redis.url.startsWith("redis"))
-  throw new ConfigError("REDDB_URL", "the backend needs a redis:// URL");
-const redis = new Redis(cfg.redis.url, { maxRetriesPerRequest: 3 });
-const follower = new Redis(cfg.redis.url, { maxRetriesPerRequest: null });
-for (const r of [redis, follower]) r.on("error", (err) => log.warn("redis", { error: err }));
+const viaRedis = cfg.redis.url.startsWith("redis");
+if (!viaRedis && !cfg.redis.url)
+  throw new ConfigError("REDDB_URL", "the backend needs Redis (redis://…) or an HTTP RedDB");
+const redis = viaRedis ? new Redis(cfg.redis.url, { maxRetriesPerRequest: 3 }) : undefined;
+const follower = viaRedis ? new Redis(cfg.redis.url, { maxRetriesPerRequest: null }) : undefined;
+for (const r of [redis, follower]) r?.on("error", (err) => log.warn("redis", { error: err }));
 
 const clients = new Map<string, InfermeshClient>();
 const clientFor = (model: string) => {
@@ -49,20 +51,40 @@ const clientFor = (model: string) => {
   return c;
 };
 
-const knn = new KnnService({
-  redis,
-  follower,
-  layout: { namespace: cfg.redis.namespace, stream: cfg.index.stream, shards: cfg.index.shards },
-  embed: (model, texts) => clientFor(model).embed(texts),
-  log,
-});
-await knn.start();
+// The kNN index lives in Redis; with an HTTP RedDB only the DLQ tail and the streams are served.
+const knnService =
+  redis && follower
+    ? new KnnService({
+        redis,
+        follower,
+        layout: { namespace: cfg.redis.namespace, stream: cfg.index.stream, shards: cfg.index.shards },
+        embed: (model, texts) => clientFor(model).embed(texts),
+        log,
+      })
+    : undefined;
+await knnService?.start();
+const noIndex = async (): Promise<never> => {
+  throw new HttpError(503, "kNN needs the Redis index: set REDDB_URL=redis://… and run the indexer");
+};
+const knn = knnService ?? { query: noIndex, shards: noIndex };
 
 const local = (port: number) => `http://127.0.0.1:${port}`;
 const backend = createBackend(
   {
     knn,
-    dlqTail: (limit) => dlqTail(redis, `${cfg.redis.namespace}:${cfg.redis.dlqStream}`, limit),
+    dlqTail: (limit) =>
+      redis
+        ? dlqTail(redis, `${cfg.redis.namespace}:${cfg.redis.dlqStream}`, limit)
+        : httpDlqTail(
+            {
+              baseUrl: cfg.redis.url,
+              path: cfg.backend.dlqHttpPath || DEFAULT_REDDB_DLQ_PATH,
+              namespace: cfg.redis.namespace,
+              stream: cfg.redis.dlqStream,
+              token: cfg.redis.token,
+            },
+            limit,
+          ),
     sources: {
       infermeshUrl: cfg.embed.infermeshUrl,
       embedWorkerUrl: local(cfg.embed.metricsPort),
@@ -80,7 +102,10 @@ const server = Bun.serve({
   port: cfg.backend.port,
   fetch: (req, srv) => backend.fetch(req, srv),
 });
-log.info("listening", { url: `http://${cfg.backend.host}:${server.port}`, vectors: knn.engine.size });
+log.info("listening", {
+  url: `http://${cfg.backend.host}:${server.port}`,
+  vectors: knnService?.engine.size ?? 0,
+});
 
 let stopping = false;
 const shutdown = async () => {
@@ -88,8 +113,8 @@ const shutdown = async () => {
   stopping = true;
   backend.close();
   server.stop(true);
-  await knn.close();
-  redis.disconnect();
+  await knnService?.close();
+  redis?.disconnect();
   process.exit(0);
 };
 process.on("SIGTERM", () => void shutdown());
