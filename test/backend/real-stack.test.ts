@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { EventSource } from "eventsource";
+import { decodeStoredVector, indexKeys } from "../../pipeline/index/layout.ts";
 import { readFixture } from "../../scripts/lib/fixture-format.ts";
 import { replayFixture } from "../../scripts/lib/replay.ts";
 import { eventually, freePort, scope, type TestScope } from "../helpers/infra.ts";
@@ -127,6 +128,41 @@ describe("kNN", () => {
     const self = (byDoc.json.neighbors as { doc_id: string; score: number }[])[0];
     expect(self).toMatchObject({ doc_id: "para-01-1" });
     expect(self?.score).toBeCloseTo(1, 5);
+  });
+
+  test("results equal a brute-force scan of the vectors stored in Redis (exact, fixture data)", async () => {
+    const r = s.redis();
+    const layout = { namespace: s.prefix };
+    const keys = await r.keys(`${indexKeys.vecPrefix(layout)}*`);
+    const stored = (await Promise.all(keys.map((k) => r.hgetallBuffer(k)))).map(
+      (h) =>
+        decodeStoredVector(h as Record<string, Buffer>) as NonNullable<ReturnType<typeof decodeStoredVector>>,
+    );
+    expect(stored).toHaveLength(60);
+    const cos = (a: Float32Array, b: Float32Array) => {
+      let d = 0;
+      let na = 0;
+      let nb = 0;
+      for (let i = 0; i < a.length; i++) {
+        d += (a[i] as number) * (b[i] as number);
+        na += (a[i] as number) ** 2;
+        nb += (b[i] as number) ** 2;
+      }
+      return d / Math.sqrt(na * nb);
+    };
+    for (const q of stored.slice(0, 10)) {
+      const want = stored
+        .filter((x) => x.doc_id !== q.doc_id)
+        .map((x) => ({ doc_id: x.doc_id, score: cos(q.vector, x.vector) }))
+        .sort((a, b) => b.score - a.score || a.doc_id.localeCompare(b.doc_id))
+        .slice(0, 5);
+      const { json } = await post({ vector: Array.from(q.vector), k: 6 });
+      const got = (json.neighbors as { doc_id: string; score: number }[])
+        .filter((n) => n.doc_id !== q.doc_id)
+        .slice(0, 5);
+      expect(got.map((n) => n.doc_id)).toEqual(want.map((w) => w.doc_id));
+      got.forEach((n, i) => expect(n.score).toBeCloseTo(want[i]?.score ?? Number.NaN, 4));
+    }
   });
 
   test.each([
