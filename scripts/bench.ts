@@ -13,7 +13,7 @@ import { loadConfig } from "../pipeline/config.ts";
 import { createKafka } from "../pipeline/io/kafka.ts";
 import { benchKnn } from "./lib/bench-knn.ts";
 import { benchSse } from "./lib/bench-sse.ts";
-import { runScript } from "./lib/cli.ts";
+import { numberFlag, runScript } from "./lib/cli.ts";
 import { readFixture } from "./lib/fixture-format.ts";
 import { info, ScriptError, step, waitUntil } from "./lib/progress.ts";
 import { replayFixture } from "./lib/replay.ts";

@@ -2,22 +2,10 @@
 /** Consumes a Kafka topic into a fixture file (format in fixtures/README.md). */
 import { closeSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { loadConfig } from "../pipeline/config.ts";
-import { runScript } from "./lib/cli.ts";
+import { numberFlag, runScript } from "./lib/cli.ts";
 import { writeFixtureLine } from "./lib/fixture-format.ts";
 import { info, ScriptError, step } from "./lib/progress.ts";
 import { recordTopic } from "./lib/replay.ts";
-
-function numberFlag(name: string, raw: unknown, { integer = false, min = 0 } = {}): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
-    throw new ScriptError(
-      `--${name} expects ${integer ? "an integer" : "a number"} ≥ ${min}, got ${JSON.stringify(raw)}`,
-      2,
-    );
-  }
-  return n;
-}
 
 function stamp(d = new Date()): string {
   return d.toISOString().replace(/\..*$/, "").replaceAll(":", "").replace("T", "-");

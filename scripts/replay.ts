@@ -1,22 +1,10 @@
 #!/usr/bin/env bun
 /** Produces a fixture file's records into Kafka: exact keys, headers and value bytes. */
 import { loadConfig } from "../pipeline/config.ts";
-import { runScript } from "./lib/cli.ts";
+import { numberFlag, runScript } from "./lib/cli.ts";
 import { FixtureError, readFixture } from "./lib/fixture-format.ts";
 import { ScriptError, step } from "./lib/progress.ts";
 import { replayFixture } from "./lib/replay.ts";
-
-function numberFlag(name: string, raw: unknown, { integer = false, min = 0 } = {}): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
-    throw new ScriptError(
-      `--${name} expects ${integer ? "an integer" : "a number"} ≥ ${min}, got ${JSON.stringify(raw)}`,
-      2,
-    );
-  }
-  return n;
-}
 
 await runScript(
   {

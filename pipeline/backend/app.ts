@@ -15,7 +15,7 @@
 
 import { bearerMatches, errorResponse, HttpError, json } from "../core/http-edge.ts";
 import { createLogger, type Logger } from "../core/log.ts";
-import { KnnError, type KnnResult } from "../knn/types.ts";
+import { KnnError, type KnnResult, type ShardStats } from "../knn/types.ts";
 import {
   type BackendKnnQuery,
   dlqFormat,
@@ -34,13 +34,7 @@ export type { BackendKnnQuery } from "./request.ts";
 export type { FetchFn } from "./upstream.ts";
 
 /** Shard statistics of the kNN service (`GET /api/knn/shards`). */
-export interface KnnShardsInfo {
-  shards: { id: number; count: number; samples: string[] }[];
-  total_ids: number;
-  nonempty: number;
-  dims_by_model: Record<string, number>;
-  memory: Record<string, number>;
-}
+export type KnnShardsInfo = ShardStats;
 
 /** The kNN service as the backend uses it. */
 export interface BackendKnn {

@@ -10,15 +10,7 @@ import { abortableSleep } from "../core/retry.ts";
 import { decodeStoredVector, type IndexLayout, indexKeys } from "../index/layout.ts";
 import type { InfermeshClient } from "../io/infermesh-client.ts";
 import { KnnEngine } from "./engine.ts";
-import { KnnError, type KnnQuery, type KnnResult } from "./types.ts";
-
-export interface ShardStats {
-  shards: { id: number; count: number; samples: string[] }[];
-  total_ids: number;
-  nonempty: number;
-  dims_by_model: Record<string, number>;
-  memory: Record<string, number>;
-}
+import { KnnError, type KnnQuery, type KnnResult, type ShardStats } from "./types.ts";
 
 export interface KnnServiceOptions {
   redis: Redis;

@@ -65,3 +65,12 @@ export interface EngineStats {
   /** Bytes held by vectors and bookkeeping. */
   bytes: number;
 }
+
+/** Shard statistics (`GET /api/knn/shards`). */
+export interface ShardStats {
+  shards: { id: number; count: number; samples: string[] }[];
+  total_ids: number;
+  nonempty: number;
+  dims_by_model: Record<string, number>;
+  memory: Record<string, number>;
+}

@@ -58,3 +58,20 @@ export async function runScript(
     throw err;
   }
 }
+
+/** A numeric flag's value (undefined when absent); exits 2 with a message when it is not a number ≥ min. */
+export function numberFlag(
+  name: string,
+  raw: unknown,
+  { integer = false, min = 0 } = {},
+): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
+    throw new ScriptError(
+      `--${name} expects ${integer ? "an integer" : "a number"} ≥ ${min}, got ${JSON.stringify(raw)}`,
+      2,
+    );
+  }
+  return n;
+}
