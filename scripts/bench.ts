@@ -247,10 +247,8 @@ await runScript(
     boolean: ["skip-naive", "json", "quick"],
   },
   async (args) => {
-    const n = Number(args.records ?? 20_000);
-    const naiveN = Number(args["naive-records"] ?? 20_000);
-    if (!(n > 0) || !(naiveN > 0))
-      throw new ScriptError("--records and --naive-records must be positive numbers");
+    const n = numberFlag("records", args.records, { integer: true, min: 1 }) ?? 20_000;
+    const naiveN = numberFlag("naive-records", args["naive-records"], { integer: true, min: 1 }) ?? 20_000;
     const cfg = loadConfig();
     await up(cfg, ["infra"]);
     const texts = corpus();

@@ -63,7 +63,6 @@ export class IndexStage {
   constructor(
     private readonly redis: Redis,
     private readonly layout: IndexLayout,
-    private readonly metrics: Metrics,
   ) {}
 
   /** The index's dimension for `model`, registering `dim` when the model is new (HSETNX, so racing indexers agree). */

@@ -34,7 +34,7 @@ await runWorker<IndexedRecord>({
   async setup({ cfg, redis, metrics }) {
     if (!redis) throw new ConfigError("REDDB_URL", "the indexer needs a redis:// URL");
     const layout = { namespace: cfg.redis.namespace, stream: cfg.index.stream, shards: cfg.index.shards };
-    const stage = new IndexStage(redis, layout, metrics);
+    const stage = new IndexStage(redis, layout);
     return {
       process: (records) => stage.process(records),
       sinks: [
