@@ -1,0 +1,75 @@
+/** The console's settings from the environment and argv (validated; errors name the variable). */
+
+export interface ConsoleConfig {
+  backendUrl: string;
+  token: string;
+  saveDir: string;
+  color: boolean;
+  dlqLimit: number;
+}
+
+export const HELP = `Usage: bun tui/main.tsx [--backend URL]
+
+The operator console: health, throughput, Spark, Parquet, embedding, index, DLQ and kNN
+search of the pipeline, read from the backend only. Read-only except for saving DLQ
+files. Works over SSH and in tmux; needs an interactive terminal (80×24 or larger).
+
+Options:
+  --backend URL   backend address (overrides BACKEND_URL)
+  -h, --help      this text
+
+Environment:
+  BACKEND_URL     backend address (default http://127.0.0.1:8080)
+  BACKEND_TOKEN   sent as "Authorization: Bearer <token>" when set
+  TUI_SAVE_DIR    folder for DLQ files saved with "s" (default: the working directory)
+  TUI_DLQ_LIMIT   DLQ entries fetched for view 6 (default 200, at most 10000)
+  NO_COLOR        when set (non-empty), no colours
+
+Keys: 1-7 views, / search, ? all keys, q or Ctrl-C quit.`;
+
+export class ConfigError extends Error {}
+
+export function parseConfig(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  cwd: string,
+): ConsoleConfig | "help" {
+  let backend = env.BACKEND_URL?.trim() || "http://127.0.0.1:8080";
+  let source = "BACKEND_URL";
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "-h" || a === "--help") return "help";
+    if (a === "--backend") {
+      const v = argv[++i];
+      if (!v) throw new ConfigError("--backend needs a URL");
+      backend = v;
+      source = "--backend";
+    } else if (a.startsWith("--backend=")) {
+      backend = a.slice("--backend=".length);
+      source = "--backend";
+    } else {
+      throw new ConfigError(`unknown argument: ${a} (see --help)`);
+    }
+  }
+  let url: URL;
+  try {
+    url = new URL(backend);
+  } catch {
+    throw new ConfigError(`${source} is not a URL: ${backend}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(`${source} must be an http(s) URL: ${backend}`);
+  }
+  const limitRaw = env.TUI_DLQ_LIMIT?.trim();
+  const dlqLimit = limitRaw ? Number(limitRaw) : 200;
+  if (!Number.isInteger(dlqLimit) || dlqLimit < 1 || dlqLimit > 10_000) {
+    throw new ConfigError(`TUI_DLQ_LIMIT must be an integer from 1 to 10000: ${limitRaw}`);
+  }
+  return {
+    backendUrl: backend.replace(/\/+$/, ""),
+    token: env.BACKEND_TOKEN ?? "",
+    saveDir: env.TUI_SAVE_DIR?.trim() || cwd,
+    color: !env.NO_COLOR,
+    dlqLimit,
+  };
+}

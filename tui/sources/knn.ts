@@ -1,0 +1,126 @@
+/**
+ * kNN queries: the prompt syntax (free text, `doc:<id>`, `@path/to/vector.json`), the HTTP
+ * client of `POST /api/knn/query`, and the search flow that dispatches pending, result and
+ * error (answers to superseded queries are dropped by sequence number).
+ */
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+import type { Dispatch } from "../state/store.ts";
+import type { KnnResult } from "../state/types.ts";
+import { decodeKnn, isRecord } from "./decode.ts";
+import { answerError, errorText, type Transport } from "./transport.ts";
+
+export type PromptQuery =
+  | { kind: "text"; text: string }
+  | { kind: "doc"; doc_id: string }
+  | { kind: "vector"; path: string };
+
+/** What a prompt asks for, or an error message. */
+export function parsePrompt(input: string): PromptQuery | { kind: "error"; error: string } {
+  const s = input.trim();
+  if (s === "") return { kind: "error", error: "type a query: free text, doc:<id> or @path/to/vector.json" };
+  if (s.startsWith("doc:")) {
+    const id = s.slice(4).trim();
+    return id === ""
+      ? { kind: "error", error: "doc: needs an id, e.g. doc:1234" }
+      : { kind: "doc", doc_id: id };
+  }
+  if (s.startsWith("@")) {
+    const path = s.slice(1).trim();
+    return path === ""
+      ? { kind: "error", error: "@ needs a file, e.g. @vec.json" }
+      : { kind: "vector", path };
+  }
+  return { kind: "text", text: s };
+}
+
+export interface KnnRequest {
+  text?: string;
+  doc_id?: string;
+  vector?: number[];
+  k: number;
+}
+
+export type KnnQueryFn = (req: KnnRequest, signal?: AbortSignal) => Promise<KnnResult>;
+
+/** `POST /api/knn/query`; rejects with the backend's `{error}` on 4xx/5xx. */
+export function createKnnClient(transport: Transport): KnnQueryFn {
+  return async (req, signal) => {
+    const res = await transport.request("/api/knn/query", { method: "POST", body: req, signal });
+    if (res.status < 200 || res.status >= 300) throw new Error(answerError(res));
+    return decodeKnn(res.body);
+  };
+}
+
+export type ReadText = (path: string) => Promise<string>;
+
+/**
+ * A vector from a JSON file: an array of numbers, or an object with `vector` or `embedding`
+ * (so a line copied from the `embeddings` topic works). `~` and relative paths resolve
+ * against the home folder and `cwd`.
+ */
+export async function readVectorFile(
+  path: string,
+  cwd: string,
+  read: ReadText = (p) => readFile(p, "utf8"),
+): Promise<number[]> {
+  const full = path.startsWith("~/") ? resolve(homedir(), path.slice(2)) : resolve(cwd, path);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await read(full));
+  } catch (err) {
+    throw new Error(`cannot read a vector from ${full}: ${errorText(err)}`);
+  }
+  const v = Array.isArray(parsed)
+    ? parsed
+    : isRecord(parsed)
+      ? (parsed.vector ?? parsed.embedding)
+      : undefined;
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "number" && Number.isFinite(x))) {
+    throw new Error(`${full}: expected a JSON array of numbers (or {"vector": [...]})`);
+  }
+  return v as number[];
+}
+
+export interface SearcherDeps {
+  query: KnnQueryFn;
+  dispatch: Dispatch;
+  now: () => number;
+  cwd: string;
+  readText?: ReadText;
+}
+
+/** Runs prompts as kNN searches; returns the search function. */
+export function createSearcher(d: SearcherDeps): (prompt: string, k: number) => Promise<void> {
+  let seq = 0;
+  let inFlight: AbortController | undefined;
+  return async (prompt, k) => {
+    const q = parsePrompt(prompt);
+    if (q.kind === "error") {
+      d.dispatch({ type: "notice", kind: "error", text: q.error, at: d.now() });
+      return;
+    }
+    seq += 1;
+    const mine = seq;
+    inFlight?.abort();
+    const ctl = new AbortController();
+    inFlight = ctl;
+    d.dispatch({ type: "knn/start", query: prompt.trim(), seq: mine });
+    try {
+      const req: KnnRequest =
+        q.kind === "text"
+          ? { text: q.text, k }
+          : q.kind === "doc"
+            ? { doc_id: q.doc_id, k }
+            : { vector: await readVectorFile(q.path, d.cwd, d.readText), k };
+      const result = await d.query(req, ctl.signal);
+      if (mine === seq) d.dispatch({ type: "knn/done", seq: mine, result });
+    } catch (err) {
+      if (mine !== seq) return;
+      d.dispatch({ type: "knn/error", seq: mine, error: errorText(err) });
+    } finally {
+      if (inFlight === ctl) inFlight = undefined;
+    }
+  };
+}
