@@ -13,7 +13,7 @@ import { up } from "./lib/up.ts";
 
 const root = join(import.meta.dir, "..");
 /** Tools the tests use as independent clients, by Debian package. */
-const testTools: Record<string, string> = { kcat: "kcat", "redis-cli": "redis-tools" };
+const testTools: Record<string, string> = { kcat: "kcat", "redis-cli": "redis-tools", tmux: "tmux" };
 
 async function ensureTestTools(): Promise<void> {
   const missing: string[] = [];

@@ -10,8 +10,9 @@ import { EventSource } from "eventsource";
 import { decodeStoredVector, indexKeys } from "../../pipeline/index/layout.ts";
 import { readFixture } from "../../scripts/lib/fixture-format.ts";
 import { replayFixture } from "../../scripts/lib/replay.ts";
-import { eventually, freePort, scope, type TestScope } from "../helpers/infra.ts";
+import { eventually, scope, type TestScope } from "../helpers/infra.ts";
 import { repoRoot } from "../helpers/run.ts";
+import { type PrivateStack, startPrivateStack } from "../helpers/stack.ts";
 import { startWorker, type WorkerHandle } from "../helpers/workers.ts";
 
 setDefaultTimeout(180_000); // real Kafka, Redis and worker processes
@@ -19,8 +20,9 @@ setDefaultTimeout(180_000); // real Kafka, Redis and worker processes
 let s: TestScope;
 let backend: WorkerHandle;
 let env: Record<string, string>;
+let stack: PrivateStack;
+let backendPort: number;
 const running: WorkerHandle[] = [];
-const backendPort = freePort();
 const groupOf = (docId: string) => docId.split("-").slice(0, 2).join("-");
 
 async function post(body: unknown, raw?: string): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -34,51 +36,31 @@ async function post(body: unknown, raw?: string): Promise<{ status: number; json
 
 beforeAll(async () => {
   s = await scope();
-  const t = {
-    src: await s.topic("src"),
-    input: await s.topic("input"),
-    output: await s.topic("output"),
-    dlq: await s.topic("dlq"),
-  };
-  const ports = { infermesh: freePort(), parse: freePort(), embed: freePort(), index: freePort() };
-  env = {
-    SPARK_KAFKA_TOPICS: t.src,
-    SINK_INPUT_TOPIC: t.input,
-    EMBED_INPUT_TOPIC: t.input,
-    EMBED_OUTPUT_TOPIC: t.output,
-    EMB_INDEX_TOPIC: t.output,
-    EMBED_DLQ_TOPIC: t.dlq,
-    PARSE_GROUP: `parse-${s.id}`,
-    EMBED_GROUP: `embed-${s.id}`,
-    EMB_INDEX_GROUP: `index-${s.id}`,
-    REDDB_NAMESPACE: s.prefix,
-    EMB_INDEX_SHARDS: "8",
-    INFERMESH_URL: `http://127.0.0.1:${ports.infermesh}`,
-    INFERMESH_MODELS: "glove-100d-sif",
-    EMBED_MODEL: "glove-100d-sif",
-    PARSE_METRICS_PORT: String(ports.parse),
-    EMBED_METRICS_PORT: String(ports.embed),
-    INDEX_METRICS_PORT: String(ports.index),
-  };
-  const start = async (name: string, portVar: string, port: number) => {
-    const w = await startWorker(name, env, { portVar, port });
-    running.push(w);
-    return w;
-  };
-  await start("infermesh", "INFERMESH_PORT", ports.infermesh);
-  await start("parse", "PARSE_METRICS_PORT", ports.parse);
-  await start("embed-worker", "EMBED_METRICS_PORT", ports.embed);
-  const indexer = await start("indexer", "INDEX_METRICS_PORT", ports.index);
+  stack = await startPrivateStack(s);
+  env = stack.env;
   await replayFixture({
     brokers: s.cfg.kafka.brokers,
-    topic: t.src,
+    topic: stack.topics.src,
     records: readFixture(join(repoRoot, "fixtures", "paraphrase-stream.jsonl")),
   });
-  await eventually("60 indexed", async () => Number((await indexer.metrics()).indexed) >= 60, 60_000);
-  backend = await start("backend", "BACKEND_PORT", backendPort);
+  // The backend loaded an empty index at start and follows the change stream from there.
+  await eventually(
+    "60 indexed",
+    async () => Number((await stack.workers.indexer.metrics()).indexed) >= 60,
+    60_000,
+  );
+  backend = stack.workers.backend;
+  await eventually("60 in the backend", async () => {
+    const res = (await (await fetch(`${backend.url}/api/knn/shards`)).json()) as {
+      memory: { index_vectors?: number };
+    };
+    return res.memory.index_vectors === 60;
+  });
+  backendPort = stack.backendPort;
 });
 
 afterAll(async () => {
+  await stack?.stop();
   await Promise.all(running.map((w) => w.stop("SIGKILL")));
   await s.cleanup();
 });
