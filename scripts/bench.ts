@@ -13,6 +13,7 @@ import { loadConfig } from "../pipeline/config.ts";
 import { createKafka } from "../pipeline/io/kafka.ts";
 import { benchKnn } from "./lib/bench-knn.ts";
 import { benchSse } from "./lib/bench-sse.ts";
+import { benchTui } from "./lib/bench-tui.ts";
 import { numberFlag, runScript } from "./lib/cli.ts";
 import { readFixture } from "./lib/fixture-format.ts";
 import { info, ScriptError, step, waitUntil } from "./lib/progress.ts";
@@ -239,7 +240,7 @@ await runScript(
       ["--records N", "records per end-to-end run (20000)"],
       ["--naive-records N", "records for the naive baseline (20000)"],
       ["--skip-naive", "skip the naive baseline"],
-      ["--only LIST", "run only these parts: pipeline, knn, sse (comma list; default all)"],
+      ["--only LIST", "run only these parts: pipeline, knn, sse, tui (comma list; default all)"],
       ["--quick", "kNN sizes ÷ 10 (smoke run)"],
       ["--json", "also print the figures as JSON"],
     ],
@@ -258,7 +259,7 @@ await runScript(
       figures.push({ name, value, unit });
       info(`  ${name}: ${value.toFixed(value < 10 ? 2 : 0)} ${unit}`);
     };
-    const parts = new Set(String(args.only ?? "pipeline,knn,sse").split(","));
+    const parts = new Set(String(args.only ?? "pipeline,knn,sse,tui").split(","));
     let infermesh: WorkerHandle | undefined;
     try {
       if (parts.has("knn")) {
@@ -277,6 +278,10 @@ await runScript(
       }
       if (parts.has("sse")) {
         const figs = await step("SSE fan-out to 50 clients (10 s)", () => benchSse());
+        for (const f of figs) add(f.name, f.value, f.unit);
+      }
+      if (parts.has("tui")) {
+        const figs = await step("Console CPU and memory over 60 s of live streaming", () => benchTui());
         for (const f of figs) add(f.name, f.value, f.unit);
       }
       if (parts.has("pipeline")) {

@@ -103,7 +103,7 @@ export function App({ store, effects, color, fps = 10 }: AppProps) {
   return (
     <ThemeProvider color={color}>
       <Box flexDirection="column" width={width} height={rows} overflow="hidden">
-        <TabBar view={state.ui.view} width={width} status={clock(state.now)} />
+        <TabBar view={state.ui.view} width={width} status={clock(state.now).slice(0, 5)} />
         <StatusLine
           width={width}
           left={conn.text}

@@ -23,6 +23,7 @@ export interface FeedsOptions {
   healthMs?: number;
   shardsMs?: number;
   dlqMs?: number;
+  /** Re-render cadence for clocks and "since" texts, ms (default 5000: the console idles cheaply). */
   tickMs?: number;
 }
 
@@ -81,12 +82,12 @@ export function startFeeds(o: FeedsOptions): Feeds {
   const tick = () => {
     if (stopped) return;
     dispatch({ type: "tick", at: scheduler.now() });
-    tickTimer = scheduler.setTimeout(tick, o.tickMs ?? 1_000);
+    tickTimer = scheduler.setTimeout(tick, o.tickMs ?? 5_000);
   };
 
   for (const s of streams) s.start();
   for (const p of polls) p.start();
-  tickTimer = scheduler.setTimeout(tick, o.tickMs ?? 1_000);
+  tickTimer = scheduler.setTimeout(tick, o.tickMs ?? 5_000);
 
   return {
     stop() {
