@@ -143,7 +143,7 @@ describe("kNN", () => {
         .filter((n) => n.doc_id !== q.doc_id)
         .slice(0, 5);
       expect(got.map((n) => n.doc_id)).toEqual(want.map((w) => w.doc_id));
-      got.forEach((n, i) => expect(n.score).toBeCloseTo(want[i]?.score ?? Number.NaN, 4));
+      for (const [i, n] of got.entries()) expect(n.score).toBeCloseTo(want[i]?.score ?? Number.NaN, 4);
     }
   });
 
