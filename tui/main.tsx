@@ -63,6 +63,9 @@ const instance = render(<App store={store} effects={effects} color={config.color
   exitOnCtrlC: false,
   alternateScreen: true,
   incrementalRendering: true,
+  // The console only runs on a terminal (checked above). Ink would otherwise go non-interactive
+  // wherever CI is set — rendering nothing until exit — e.g. an operator's shell on a CI box.
+  interactive: true,
 });
 
 for (const signal of ["SIGTERM", "SIGHUP", "SIGINT"] as const) process.once(signal, quit);
