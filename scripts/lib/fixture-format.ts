@@ -119,11 +119,13 @@ export function recordFromObject(
   return record;
 }
 
-/** Parses one line (already known not to be blank). */
-export function parseFixtureLine(line: string, source = "<fixture>", lineNo = 1): FixtureRecord {
-  const fail = (reason: string): never => {
-    throw new FixtureError(source, lineNo, reason);
-  };
+/** One JSONL line as an object with only `allowed` fields; `fail` reports what is wrong. */
+function objectLine(
+  line: string,
+  allowed: Set<string>,
+  fail: (reason: string) => never,
+  listAllowed = false,
+): Record<string, unknown> {
   let obj: unknown;
   try {
     obj = JSON.parse(line);
@@ -132,10 +134,21 @@ export function parseFixtureLine(line: string, source = "<fixture>", lineNo = 1)
   }
   if (!isPlainObject(obj)) fail("expected a JSON object per line");
   const o = obj as Record<string, unknown>;
-  const extra = Object.keys(o).filter((k) => !RECORD_FIELDS.has(k));
+  const extra = Object.keys(o).filter((k) => !allowed.has(k));
   if (extra.length > 0) {
-    fail(`unknown field ${JSON.stringify(extra[0])} (allowed: ${[...RECORD_FIELDS].join(", ")})`);
+    fail(
+      `unknown field ${JSON.stringify(extra[0])}${listAllowed ? ` (allowed: ${[...allowed].join(", ")})` : ""}`,
+    );
   }
+  return o;
+}
+
+/** Parses one line (already known not to be blank). */
+export function parseFixtureLine(line: string, source = "<fixture>", lineNo = 1): FixtureRecord {
+  const fail = (reason: string): never => {
+    throw new FixtureError(source, lineNo, reason);
+  };
+  const o = objectLine(line, RECORD_FIELDS, fail, true);
   return recordFromObject(o, fail);
 }
 
@@ -225,16 +238,7 @@ export function readGoldenCases(path: string): GoldenCase[] {
     const fail = (reason: string): never => {
       throw new FixtureError(path, n, reason);
     };
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch (err) {
-      fail(`not valid JSON (${(err as Error).message})`);
-    }
-    if (!isPlainObject(obj)) fail("expected a JSON object per line");
-    const o = obj as Record<string, unknown>;
-    const extra = Object.keys(o).filter((k) => !GOLDEN_FIELDS.has(k));
-    if (extra.length > 0) fail(`unknown field ${JSON.stringify(extra[0])}`);
+    const o = objectLine(line, GOLDEN_FIELDS, fail);
     if (typeof o.name !== "string" || o.name === "") fail('"name" must be a non-empty string');
     const name = o.name as string;
     if (names.has(name)) fail(`duplicate case name ${JSON.stringify(name)}`);
