@@ -48,6 +48,8 @@ export async function startPrivateStack(s: TestScope, model = "glove-100d-sif"):
     EMBED_METRICS_PORT: String(ports.embed),
     INDEX_METRICS_PORT: String(ports.index),
     BACKEND_PORT: String(ports.backend),
+    // No Spark on this port: the Spark stream must say unreachable, whatever runs on 4041.
+    SPARK_VECTOR_UI_URL: `http://127.0.0.1:${freePort()}/api/v1`,
   };
   const started: WorkerHandle[] = [];
   const start = async (name: string, portVar: string, port: number) => {
