@@ -10,6 +10,7 @@ import {
 } from "../../pipeline/backend/app.ts";
 import type { Logger } from "../../pipeline/core/log.ts";
 import { KnnError, type KnnResult } from "../../pipeline/knn/types.ts";
+import { eventually, freePort } from "../helpers/wait.ts";
 
 const TOKEN = "backend-s3cret";
 
@@ -80,14 +81,6 @@ function fakeKnn() {
   };
 }
 
-/** A port nothing listens on (taken from a server that is stopped at once). */
-function closedPort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
-  const port = s.port as number;
-  s.stop(true);
-  return port;
-}
-
 const dlqItems = Array.from({ length: 20 }, (_, i) => ({
   reason: "empty_text",
   doc_id: `d${19 - i}`,
@@ -96,7 +89,7 @@ const dlqItems = Array.from({ length: 20 }, (_, i) => ({
 const dlqCalls: number[] = [];
 
 function deps(knn = fakeKnn()): BackendDeps & { knn: ReturnType<typeof fakeKnn> } {
-  const down = `http://127.0.0.1:${closedPort()}`;
+  const down = `http://127.0.0.1:${freePort()}`;
   return {
     knn,
     async dlqTail(limit: number) {
@@ -142,15 +135,6 @@ async function expectError(res: Response, status: number, message?: RegExp): Pro
   expect(typeof body.error).toBe("string");
   if (message) expect(body.error as string).toMatch(message);
   return body.error as string;
-}
-
-/** Polls `check` until it holds (no fixed sleeps). */
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(5);
-  }
 }
 
 describe("backend HTTP API", () => {
@@ -349,7 +333,7 @@ describe("backend HTTP API", () => {
   test("a slow query and an open event stream block no other request", async () => {
     const release = r.knn.hold();
     const slow = post({ doc_id: "a" });
-    await waitFor(() => r.knn.calls.at(-1)?.doc_id === "a");
+    await eventually("the condition", () => r.knn.calls.at(-1)?.doc_id === "a", 10_000, 5);
     const ac = new AbortController();
     const stream = await fetch(`${r.base}/api/embed-worker/stream`, { signal: ac.signal });
     expect(stream.status).toBe(200);
@@ -360,7 +344,12 @@ describe("backend HTTP API", () => {
     release();
     expect((await slow).status).toBe(200);
     ac.abort();
-    await waitFor(() => r.backend.streams()["/api/embed-worker/stream"]?.clients === 0);
+    await eventually(
+      "the condition",
+      () => r.backend.streams()["/api/embed-worker/stream"]?.clients === 0,
+      10_000,
+      5,
+    );
   });
 });
 

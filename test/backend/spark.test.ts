@@ -4,23 +4,9 @@ import { createBackend } from "../../pipeline/backend/app.ts";
 import type { SparkEvent, SparkSnapshot } from "../../pipeline/backend/events.ts";
 import { createSparkSource, streamingFromMetrics } from "../../pipeline/backend/spark.ts";
 import type { Logger } from "../../pipeline/core/log.ts";
+import { eventually, freePort } from "../helpers/wait.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(5);
-  }
-}
-
-function closedPort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
-  const port = s.port as number;
-  s.stop(true);
-  return port;
-}
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -363,7 +349,7 @@ describe("Spark source", () => {
   });
 
   test("unreachable REST API: status unreachable with the error, nothing made up", async () => {
-    const e = await source(`http://127.0.0.1:${closedPort()}/api/v1`)();
+    const e = await source(`http://127.0.0.1:${freePort()}/api/v1`)();
     expect(e.status).toBe("unreachable");
     expect(Object.keys(e).sort()).toEqual(["error", "status", "timestamp"]);
     expect((e as { error: string }).error).toContain("/api/v1/applications");
@@ -449,7 +435,7 @@ describe("Spark stream", () => {
   test("a reachable Spark: running snapshots with executors, polled at the Spark interval", async () => {
     const spark = fakeSpark();
     const events = listen(`${serve(spark.url)}/api/spark/stream`);
-    await waitFor(() => events.length >= 2);
+    await eventually("the condition", () => events.length >= 2, 10_000, 5);
     const e = events[0]?.data as SparkSnapshot;
     expect(events[0]?.id).toBe("1");
     expect(e.status).toBe("running");
@@ -459,8 +445,8 @@ describe("Spark stream", () => {
   });
 
   test("an unreachable Spark: events say unreachable", async () => {
-    const events = listen(`${serve(`http://127.0.0.1:${closedPort()}/api/v1`)}/api/spark/stream`);
-    await waitFor(() => events.length >= 2);
+    const events = listen(`${serve(`http://127.0.0.1:${freePort()}/api/v1`)}/api/spark/stream`);
+    await eventually("the condition", () => events.length >= 2, 10_000, 5);
     for (const { data } of events) {
       expect(data.status).toBe("unreachable");
       expect("executors" in data).toBe(false);

@@ -15,27 +15,11 @@ import {
 import type { InfermeshEvent, VectorizerEvent, WorkerEvent } from "../../pipeline/backend/events.ts";
 import { SseChannel } from "../../pipeline/backend/sse.ts";
 import type { Logger } from "../../pipeline/core/log.ts";
+import { eventually, freePort } from "../helpers/wait.ts";
 
 setDefaultTimeout(30_000);
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** Polls `check` until it holds (no fixed sleeps). */
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(5);
-  }
-}
-
-/** A port nothing listens on. */
-function closedPort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
-  const port = s.port as number;
-  s.stop(true);
-  return port;
-}
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -87,7 +71,7 @@ function fakeInfermesh() {
 }
 
 function sources(over: Partial<BackendSources> = {}): BackendSources {
-  const down = `http://127.0.0.1:${closedPort()}`;
+  const down = `http://127.0.0.1:${freePort()}`;
   return {
     infermeshUrl: down,
     embedWorkerUrl: down,
@@ -172,7 +156,7 @@ describe("event streams", () => {
     const w = fakeWorker();
     const r = serve(sources({ embedWorkerUrl: w.url }), { pollIntervalMs: 30 });
     const c = listen<WorkerEvent>(`${r.base}${EMBED}`);
-    await waitFor(() => c.events.length >= 3);
+    await eventually("the condition", () => c.events.length >= 3, 10_000, 5);
     const ids = c.events.map((e) => Number(e.id));
     expect(ids.every((id) => Number.isInteger(id) && id > 0)).toBe(true);
     for (let i = 1; i < ids.length; i++) expect(ids[i] as number).toBeGreaterThan(ids[i - 1] as number);
@@ -199,7 +183,7 @@ describe("event streams", () => {
     expect(s.res.status).toBe(200);
     expect(s.res.headers.get("content-type")).toStartWith("text/event-stream");
     expect(s.res.headers.get("cache-control")).toBe("no-cache");
-    await waitFor(() => s.state.text.includes("data:"));
+    await eventually("the condition", () => s.state.text.includes("data:"), 10_000, 5);
     expect(s.state.text).toStartWith("retry: 3000\n\n");
     expect(s.state.text).toMatch(/\nid: 1\ndata: \{"error":"unreachable",.*\}\n\n/);
   });
@@ -208,10 +192,10 @@ describe("event streams", () => {
     const w = fakeWorker();
     const r = serve(sources({ embedWorkerUrl: w.url }), { pollIntervalMs: 60_000 });
     const a = listen<WorkerEvent>(`${r.base}${EMBED}`);
-    await waitFor(() => a.events.length === 1);
+    await eventually("the condition", () => a.events.length === 1, 10_000, 5);
     expect(w.state.hits).toBe(1);
     const b = listen<WorkerEvent>(`${r.base}${EMBED}`);
-    await waitFor(() => b.events.length === 1);
+    await eventually("the condition", () => b.events.length === 1, 10_000, 5);
     expect(b.events[0]).toEqual(a.events[0] as Received<WorkerEvent>);
     expect(w.state.hits).toBe(1);
     expect(r.backend.streams()[EMBED]).toEqual({ clients: 2, polling: true, polls: 1, lastId: 1 });
@@ -222,7 +206,7 @@ describe("event streams", () => {
     const r = serve(sources({ embedWorkerUrl: w.url }), { pollIntervalMs: 20 });
     const a = listen<WorkerEvent>(`${r.base}${EMBED}`);
     const b = listen<WorkerEvent>(`${r.base}${EMBED}`);
-    await waitFor(() => a.events.length >= 5 && b.events.length >= 5);
+    await eventually("the condition", () => a.events.length >= 5 && b.events.length >= 5, 10_000, 5);
     const state = r.backend.streams()[EMBED];
     // One upstream request per snapshot (plus at most one in flight), not one per client.
     expect(w.state.hits).toBeLessThanOrEqual((state?.lastId ?? 0) + 1);
@@ -241,24 +225,24 @@ describe("event streams", () => {
     const r = serve(sources({ embedWorkerUrl: w.url, parseUrl: witness.url }), { pollIntervalMs: 20 });
     const a = listen<WorkerEvent>(`${r.base}${EMBED}`);
     const b = listen<WorkerEvent>(`${r.base}${EMBED}`);
-    await waitFor(() => a.events.length >= 2 && b.events.length >= 2);
+    await eventually("the condition", () => a.events.length >= 2 && b.events.length >= 2, 10_000, 5);
     a.es.close();
-    await waitFor(() => r.backend.streams()[EMBED]?.clients === 1);
+    await eventually("the condition", () => r.backend.streams()[EMBED]?.clients === 1, 10_000, 5);
     expect(r.backend.streams()[EMBED]?.polling).toBe(true);
     const seen = b.events.length;
-    await waitFor(() => b.events.length >= seen + 2);
+    await eventually("the condition", () => b.events.length >= seen + 2, 10_000, 5);
     b.es.close();
-    await waitFor(() => r.backend.streams()[EMBED]?.clients === 0);
+    await eventually("the condition", () => r.backend.streams()[EMBED]?.clients === 0, 10_000, 5);
     expect(r.backend.streams()[EMBED]?.polling).toBe(false);
     // Let a poll that was in flight land, then check that no further request is made
     // while another stream polls 5 times at the same interval.
     const hits = w.state.hits;
     const other = listen<WorkerEvent>(`${r.base}/api/parse/stream`);
-    await waitFor(() => other.events.length >= 5);
+    await eventually("the condition", () => other.events.length >= 5, 10_000, 5);
     expect(w.state.hits).toBeLessThanOrEqual(hits + 1);
     const settled = w.state.hits;
     const more = other.events.length;
-    await waitFor(() => other.events.length >= more + 3);
+    await eventually("the condition", () => other.events.length >= more + 3, 10_000, 5);
     expect(w.state.hits).toBe(settled);
   });
 
@@ -266,13 +250,13 @@ describe("event streams", () => {
     const w = fakeWorker();
     const r = serve(sources({ embedWorkerUrl: w.url }), { pollIntervalMs: 60_000 });
     const s = await rawStream(`${r.base}${EMBED}`);
-    await waitFor(() => s.state.text.includes("data:"));
+    await eventually("the condition", () => s.state.text.includes("data:"), 10_000, 5);
     expect(r.backend.streams()[EMBED]).toMatchObject({ clients: 1, polling: true });
     s.abort();
-    await waitFor(() => r.backend.streams()[EMBED]?.clients === 0);
+    await eventually("the condition", () => r.backend.streams()[EMBED]?.clients === 0, 10_000, 5);
     expect(r.backend.streams()[EMBED]?.polling).toBe(false);
     const c = listen<WorkerEvent>(`${r.base}${EMBED}`);
-    await waitFor(() => c.events.length === 1);
+    await eventually("the condition", () => c.events.length === 1, 10_000, 5);
     expect(w.state.hits).toBe(2);
     expect(Number(c.events[0]?.id)).toBe(2);
   });
@@ -309,9 +293,14 @@ describe("event streams", () => {
     const witness = open(false);
     const a = await rawStream(kept.url);
     const b = await rawStream(witness.url);
-    await waitFor(() => a.state.text.includes("data:") && b.state.text.includes("data:"));
-    await waitFor(() => b.state.done);
-    await waitFor(() => witness.backend.streams()[EMBED]?.clients === 0);
+    await eventually(
+      "the condition",
+      () => a.state.text.includes("data:") && b.state.text.includes("data:"),
+      10_000,
+      5,
+    );
+    await eventually("the condition", () => b.state.done, 10_000, 5);
+    await eventually("the condition", () => witness.backend.streams()[EMBED]?.clients === 0, 10_000, 5);
     expect(a.state.done).toBe(false);
     expect(kept.backend.streams()[EMBED]?.clients).toBe(1);
   });
@@ -327,7 +316,7 @@ describe("event streams", () => {
     cleanup.push(() => channel.close());
     const res = channel.connect(new Request("http://backend.test/stream"));
     expect(res.body).not.toBeNull(); // never read
-    await waitFor(() => channel.state().clients === 0);
+    await eventually("the condition", () => channel.state().clients === 0, 10_000, 5);
     expect(channel.state().polling).toBe(false);
     expect(n).toBeGreaterThanOrEqual(5);
   });
@@ -335,7 +324,12 @@ describe("event streams", () => {
   test("heartbeats are sent as comments at the heartbeat interval", async () => {
     const r = serve(sources(), { pollIntervalMs: 60_000, heartbeatMs: 25 });
     const s = await rawStream(`${r.base}${EMBED}`);
-    await waitFor(() => (s.state.text.match(/^: ping\n\n/gm) ?? []).length >= 3);
+    await eventually(
+      "the condition",
+      () => (s.state.text.match(/^: ping\n\n/gm) ?? []).length >= 3,
+      10_000,
+      5,
+    );
     expect(s.state.text.match(/^data:/gm)).toHaveLength(1);
   });
 
@@ -345,14 +339,14 @@ describe("event streams", () => {
     const first = serve(src, { pollIntervalMs: 30 });
     const port = first.server.port as number;
     const c = listen<WorkerEvent>(`${first.base}${EMBED}`);
-    await waitFor(() => c.events.length >= 2);
+    await eventually("the condition", () => c.events.length >= 2, 10_000, 5);
     first.backend.close();
     first.server.stop(true);
-    await waitFor(() => c.errors.length >= 1);
+    await eventually("the condition", () => c.errors.length >= 1, 10_000, 5);
     const before = c.events.length;
     const lastId = Number(c.events.at(-1)?.id);
     const second = serve(src, { pollIntervalMs: 30 }, port);
-    await waitFor(() => c.events.length >= before + 2);
+    await eventually("the condition", () => c.events.length >= before + 2, 10_000, 5);
     const after = c.events.slice(before).map((e) => Number(e.id));
     expect(after[0] as number).toBeGreaterThan(lastId);
     expect(second.backend.streams()[EMBED]?.clients).toBe(1);
@@ -362,7 +356,7 @@ describe("event streams", () => {
     const r = serve(sources(), { pollIntervalMs: 60_000 });
     for (const path of [EMBED, "/api/parse/stream", "/api/indexer/stream"]) {
       const c = listen<WorkerEvent>(`${r.base}${path}`);
-      await waitFor(() => c.events.length === 1);
+      await eventually("the condition", () => c.events.length === 1, 10_000, 5);
       const data = c.events[0]?.data;
       expect(data).toMatchObject({ error: "unreachable" });
       expect(data && "detail" in data ? data.detail : "").toContain("/metrics");
@@ -376,7 +370,7 @@ describe("event streams", () => {
     const r = serve(sources({ parseUrl: parse.url, indexerUrl: indexer.url }), { pollIntervalMs: 20 });
     const p = listen<WorkerEvent>(`${r.base}/api/parse/stream`);
     const i = listen<WorkerEvent>(`${r.base}/api/indexer/stream`);
-    await waitFor(() => p.events.length >= 2 && i.events.length >= 2);
+    await eventually("the condition", () => p.events.length >= 2 && i.events.length >= 2, 10_000, 5);
     for (const e of [p.events[1]?.data, i.events[1]?.data]) {
       expect(e && "rates" in e ? e.rates.records_in_per_sec : null).toBeGreaterThan(0);
       expect(e && "metrics" in e ? e.metrics.records_out : null).toBeNumber();
@@ -387,10 +381,10 @@ describe("event streams", () => {
     const w = fakeWorker();
     const r = serve(sources({ embedWorkerUrl: w.url }), { pollIntervalMs: 20 });
     const c = listen<WorkerEvent>(`${r.base}${EMBED}`);
-    await waitFor(() => c.events.length >= 2);
+    await eventually("the condition", () => c.events.length >= 2, 10_000, 5);
     w.state.records = -1000; // the worker restarted: its counters start over
     w.state.hits = 0;
-    await waitFor(() => c.events.length >= 6);
+    await eventually("the condition", () => c.events.length >= 6, 10_000, 5);
     const rates = c.events.map((e) => ("rates" in e.data ? e.data.rates.records_out_per_sec : null));
     expect(rates[0]).toBeNull();
     expect(rates.slice(1)).toContain(null);
@@ -404,7 +398,7 @@ describe("InferMesh stream", () => {
     const w = fakeWorker();
     const r = serve(sources({ infermeshUrl: im.url, embedWorkerUrl: w.url }), { pollIntervalMs: 20 });
     const c = listen<InfermeshEvent>(`${r.base}/api/infermesh/stream`);
-    await waitFor(() => c.events.length >= 2);
+    await eventually("the condition", () => c.events.length >= 2, 10_000, 5);
     const [a, b] = c.events.map((e) => e.data);
     expect(a?.infermesh.status).toBe("healthy");
     expect(a?.infermesh.rtt_ms).toBeGreaterThanOrEqual(0);
@@ -413,14 +407,19 @@ describe("InferMesh stream", () => {
     expect((b?.rows_est ?? 0) - (a?.rows_est ?? 0)).toBe(10);
     expect(b?.rows_per_sec).toBeGreaterThan(0);
     im.state.status = 503;
-    await waitFor(() => c.events.at(-1)?.data.infermesh.status === "unhealthy");
+    await eventually(
+      "the condition",
+      () => c.events.at(-1)?.data.infermesh.status === "unhealthy",
+      10_000,
+      5,
+    );
     expect(c.events.at(-1)?.data.infermesh.rtt_ms).toBeNumber();
   });
 
   test("unreachable InferMesh and worker: status unreachable, no RTT, no rows", async () => {
     const r = serve(sources(), { pollIntervalMs: 60_000 });
     const c = listen<InfermeshEvent>(`${r.base}/api/infermesh/stream`);
-    await waitFor(() => c.events.length === 1);
+    await eventually("the condition", () => c.events.length === 1, 10_000, 5);
     const e = c.events[0]?.data;
     expect(e?.infermesh.status).toBe("unreachable");
     expect(e?.infermesh.rtt_ms).toBeNull();
@@ -460,7 +459,7 @@ describe("vectorizer stream", () => {
       { pollIntervalMs: 30 },
     );
     const c = listen<VectorizerEvent>(`${r.base}/api/vectorizer/stream`);
-    await waitFor(() => c.events.length >= 1);
+    await eventually("the condition", () => c.events.length >= 1, 10_000, 5);
     const first = c.events[0]?.data as VectorizerEvent;
     expect(first.stats).toMatchObject({ enabled: true, path: parsed, files: 1, rows_est: 3 });
     expect(first.stats.bytes).toBeGreaterThan(0);
@@ -469,7 +468,7 @@ describe("vectorizer stream", () => {
     expect(first.folders.other).toMatchObject({ enabled: false, files: 0, rows_est: 0, latest_ts: null });
     expect(first.rate_rows_per_sec).toBeNull();
     writeParquet(parsed, "parsed-2.parquet", 40);
-    await waitFor(() => (c.events.at(-1)?.data.stats.rows_est ?? 0) === 43);
+    await eventually("the condition", () => (c.events.at(-1)?.data.stats.rows_est ?? 0) === 43, 10_000, 5);
     const last = c.events.at(-1)?.data as VectorizerEvent;
     expect(last.rate_rows_per_sec).toBeGreaterThan(0);
     expect(last.rate_bytes_per_sec).toBeGreaterThan(0);
@@ -481,7 +480,7 @@ describe("vectorizer stream", () => {
       pollIntervalMs: 60_000,
     });
     const c = listen<VectorizerEvent>(`${r.base}/api/vectorizer/stream`);
-    await waitFor(() => c.events.length === 1);
+    await eventually("the condition", () => c.events.length === 1, 10_000, 5);
     expect(c.events[0]?.data.stats).toMatchObject({ enabled: true, files: 0, rows_est: 0 });
   });
 });

@@ -80,24 +80,4 @@ export async function scope(): Promise<TestScope> {
   return new TestScope(await infra());
 }
 
-/** Polls until `check` returns a value other than undefined/false, or throws after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
-
-export { freePort } from "../../scripts/lib/net.ts";
+export { eventually, freePort } from "./wait.ts";
