@@ -246,6 +246,27 @@ export function loadConfig(env: Env = process.env) {
       metricsHost: e.str("PARSE_METRICS_HOST", "127.0.0.1"),
       metricsPort: e.int("PARSE_METRICS_PORT", 9102, 0, 65535),
     },
+    /**
+     * The Spark parse job (`up --spark`, pipeline/spark/spark_vectorize.py): the same rules,
+     * topics, DLQ and Parquet settings as the Bun parse worker, and its /health and /metrics
+     * on the parse worker's address.
+     */
+    spark: {
+      /** `bun` (the default parse worker) or `spark` (the Structured Streaming job). */
+      engine: e.oneOf("PARSE_ENGINE", "bun", ["bun", "spark"] as const),
+      /** pyspark (PyPI) and spark-sql-kafka-0-10_2.13 (Maven Central) release. */
+      version: e.str("SPARK_VERSION", "4.1.1"),
+      master: e.str("SPARK_MASTER", "local[2]"),
+      driverMemory: e.str("SPARK_DRIVER_MEMORY", "1g"),
+      /** The driver's UI and REST API port (on 127.0.0.1); the backend reads SPARK_VECTOR_UI_URL. */
+      uiPort: e.int("SPARK_UI_PORT", 4041, 1, 65535),
+      checkpoint: e.str("VEC_CHECKPOINT", join(stateDir, "spark", "checkpoint")),
+      triggerSec: e.num("SPARK_TRIGGER_SEC", 1, 0),
+      /** Where a job without a checkpoint starts: `earliest`, `latest` or Spark's per-partition JSON; empty = the parse group's committed offsets, else earliest. */
+      startingOffsets: e.optional("SPARK_STARTING_OFFSETS", ""),
+      /** Records per micro-batch at most (0 = no limit). */
+      maxOffsetsPerTrigger: e.int("SPARK_MAX_OFFSETS_PER_TRIGGER", 0, 0),
+    },
     redis: {
       url: reddbUrl,
       namespace: e.str("REDDB_NAMESPACE", "dspy"),

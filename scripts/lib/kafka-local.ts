@@ -4,10 +4,11 @@
  * logging binding), cached per version outside the repo, storage formatted once.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
 import type { Config } from "../../pipeline/config.ts";
+import { mavenJars } from "./maven.ts";
 import type { DaemonSpec } from "./procs.ts";
 import type { Progress } from "./progress.ts";
 import { ScriptError } from "./progress.ts";
@@ -18,62 +19,22 @@ export function kafkaLibsDir(cfg: Config): string {
   return join(cfg.local.cacheDir, `kafka-${cfg.local.kafkaVersion}`, "libs");
 }
 
-function pom(version: string): string {
-  const dep = (g: string, a: string, v: string) =>
-    `<dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`;
-  return `<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>rl-embeddings</groupId><artifactId>kafka-runtime</artifactId><version>${version}</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    ${dep("org.apache.kafka", "kafka_2.13", version)}
-    ${dep("org.apache.logging.log4j", "log4j-api", LOG4J_VERSION)}
-    ${dep("org.apache.logging.log4j", "log4j-core", LOG4J_VERSION)}
-    ${dep("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION)}
-  </dependencies>
-</project>
-`;
-}
-
 /** Fetches the broker's jars with Maven once per version; returns the libs folder. */
-export async function ensureKafkaJars(cfg: Config, progress: Progress): Promise<string> {
-  const libs = kafkaLibsDir(cfg);
-  if (existsSync(join(libs, ".complete"))) return libs;
-  const mvn = await $`command -v mvn`.nothrow().quiet();
-  if (mvn.exitCode !== 0) {
-    throw new ScriptError(
-      "Maven (mvn) is needed to fetch Kafka's jars: install Maven and Java 17+ (apt-get install maven).",
-    );
-  }
-  const work = `${libs}.partial-${process.pid}`;
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  const pomFile = join(work, "pom.xml");
-  writeFileSync(pomFile, pom(cfg.local.kafkaVersion));
-  let downloaded = 0;
-  const lines: string[] = [];
-  const proc =
-    $`mvn -B -f ${pomFile} dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=${work}`
-      .nothrow()
-      .quiet();
-  for await (const line of proc) {
-    lines.push(line);
-    if (line.includes("Downloaded from")) progress.update(`${++downloaded} files downloaded`);
-  }
-  const result = await proc;
-  if (result.exitCode !== 0) {
-    throw new ScriptError(
-      `Maven could not fetch org.apache.kafka:kafka_2.13:${cfg.local.kafkaVersion}:\n${lines.slice(-25).join("\n")}`,
-    );
-  }
-  rmSync(pomFile);
-  const jars = readdirSync(work).filter((f) => f.endsWith(".jar"));
-  progress.update(`${jars.length} jars`);
-  writeFileSync(join(work, ".complete"), `${jars.join("\n")}\n`);
-  rmSync(libs, { recursive: true, force: true });
-  mkdirSync(join(libs, ".."), { recursive: true });
-  renameSync(work, libs);
-  return libs;
+export function ensureKafkaJars(cfg: Config, progress: Progress): Promise<string> {
+  const artifact = (group: string, a: string, version: string) => ({ group, artifact: a, version });
+  return mavenJars(
+    {
+      dir: kafkaLibsDir(cfg),
+      what: `org.apache.kafka:kafka_2.13:${cfg.local.kafkaVersion}`,
+      dependencies: [
+        artifact("org.apache.kafka", "kafka_2.13", cfg.local.kafkaVersion),
+        artifact("org.apache.logging.log4j", "log4j-api", LOG4J_VERSION),
+        artifact("org.apache.logging.log4j", "log4j-core", LOG4J_VERSION),
+        artifact("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION),
+      ],
+    },
+    progress,
+  );
 }
 
 export interface KafkaLayout {

@@ -1,7 +1,7 @@
 /**
  * The components `up` manages, in start order. Each knows its address, how to probe its
  * health and, when it is local and not already answering, how to start it.
- * Later stages (InferMesh, parse, embed-worker, indexer, backend) join this list.
+ * Parse is either the Bun worker or, with PARSE_ENGINE=spark (`up --spark`), the Spark job.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -15,11 +15,16 @@ import {
   writeKafkaConfig,
 } from "./kafka-local.ts";
 import { isLoopback, splitHostPort } from "./net.ts";
-import type { DaemonSpec } from "./procs.ts";
+import { type DaemonSpec, isRunning, readRecord } from "./procs.ts";
 import { type Progress, step } from "./progress.ts";
 import { ensureRedisServer, redisDaemon } from "./redis-local.ts";
+import { sparkDaemon, sparkProcessRunning } from "./spark-local.ts";
 
 export type Tier = "infra" | "pipeline";
+
+/** The parse components: the Bun worker (default) or the Spark job. */
+export const PARSE_COMPONENT = "parse";
+export const SPARK_COMPONENT = "spark-vectorizer";
 
 export interface Component {
   name: string;
@@ -97,6 +102,9 @@ export function stackEnv(
     VEC_OUTPUT_DIR: join(base.local.stateDir, "parquet", "parsed"),
     EMBED_METRICS_PORT: "9101",
   };
+  // A stack brought up with --spark stays on Spark until it is brought down.
+  const spark = readRecord(base.local.stateDir, SPARK_COMPONENT);
+  if (spark && isRunning(spark)) defaults.PARSE_ENGINE = "spark";
   const out = { ...env };
   for (const [k, v] of Object.entries(defaults)) if (out[k] === undefined) out[k] = v;
   return out;
@@ -176,12 +184,38 @@ function infermeshComponent(cfg: Config): Component {
   };
 }
 
+/**
+ * The Spark parse job in place of the Bun parse worker (PARSE_ENGINE=spark, `up --spark`).
+ * Healthy when the seed's process probe finds it and its /health reports the query active.
+ */
+function sparkComponent(cfg: Config): Component {
+  const { metricsHost: host, metricsPort: port } = cfg.parse;
+  return {
+    name: SPARK_COMPONENT,
+    tier: "pipeline",
+    address: `${host}:${port} (Spark UI 127.0.0.1:${cfg.spark.uiPort})`,
+    envVar: "",
+    local: true,
+    ports: [port, cfg.spark.uiPort],
+    healthy: async () => sparkProcessRunning() && (await httpHealthy(`http://${host}:${port}/health`)),
+    prepare() {
+      mkdirSync(join(cfg.local.stateDir, "logs"), { recursive: true });
+      return step(
+        `Preparing Spark ${cfg.spark.version} (pyspark from PyPI, Kafka connector from Maven)`,
+        (p) => sparkDaemon(cfg, p, logFile(cfg, SPARK_COMPONENT)),
+      );
+    },
+  };
+}
+
 export function components(cfg: Config, tiers: Tier[] = ["infra", "pipeline"]): Component[] {
   const all = [
     kafkaComponent(cfg),
     redisComponent(cfg),
     infermeshComponent(cfg),
-    workerComponent(cfg, "parse", "parse.ts", cfg.parse.metricsHost, cfg.parse.metricsPort),
+    cfg.spark.engine === "spark"
+      ? sparkComponent(cfg)
+      : workerComponent(cfg, PARSE_COMPONENT, "parse.ts", cfg.parse.metricsHost, cfg.parse.metricsPort),
     workerComponent(cfg, "embed-worker", "embed-worker.ts", cfg.embed.metricsHost, cfg.embed.metricsPort),
     workerComponent(cfg, "indexer", "indexer.ts", cfg.index.metricsHost, cfg.index.metricsPort),
     workerComponent(cfg, "backend", "backend.ts", cfg.backend.host, cfg.backend.port, {

@@ -3,7 +3,7 @@ import { type Config, projectTopics } from "../../pipeline/config.ts";
 import { portOpen } from "./net.ts";
 import { isRunning, readRecord, removeRecord, startDaemon, stopProcess, tail } from "./procs.ts";
 import { info, ScriptError, step, waitUntil } from "./progress.ts";
-import { type Component, components, type Tier } from "./stack.ts";
+import { type Component, components, PARSE_COMPONENT, SPARK_COMPONENT, type Tier } from "./stack.ts";
 import { ensureTopics } from "./topics.ts";
 
 export interface UpResult {
@@ -60,8 +60,22 @@ async function ensureComponent(cfg: Config, c: Component): Promise<"started" | "
   return "started";
 }
 
+/** Stops the other parse engine when `up` brought one up before, so two never consume side by side. */
+async function stopOtherParseEngine(cfg: Config): Promise<void> {
+  const other = cfg.spark.engine === "spark" ? PARSE_COMPONENT : SPARK_COMPONENT;
+  const rec = readRecord(cfg.local.stateDir, other);
+  if (!rec) return;
+  if (isRunning(rec)) {
+    await step(`Stopping ${other} (pid ${rec.pid}): parse runs on ${cfg.spark.engine} now`, () =>
+      stopProcess(rec),
+    );
+  }
+  removeRecord(cfg.local.stateDir, other);
+}
+
 export async function up(cfg: Config, tiers: Tier[]): Promise<UpResult> {
   const result: UpResult = { started: [], reused: [], topicsCreated: [] };
+  if (tiers.includes("pipeline")) await stopOtherParseEngine(cfg);
   for (const c of components(cfg, tiers)) {
     const how = await ensureComponent(cfg, c);
     result[how].push(c.name);

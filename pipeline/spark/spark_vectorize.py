@@ -1,0 +1,452 @@
+"""The Spark parse job: agent results -> `embedding_input`, the scale-out twin of the Bun parse worker.
+
+A Structured Streaming query (`parse`, app `kafka_vectorizer`) reads SPARK_KAFKA_TOPICS and
+applies the rules of agent_rules.py (the same as pipeline/contracts/extract.ts) to each record.
+Each micro-batch (foreachBatch) then writes:
+  - `{text, topic, kafka_ts, doc_id[, truncated]}` keyed by doc_id to SINK_INPUT_TOPIC;
+  - the DLQ envelope of pipeline/contracts/dlq.ts (reason, error, source coordinates and the
+    original bytes) to EMBED_DLQ_TOPIC and to the Redis stream {REDDB_NAMESPACE}:{REDDB_DLQ_STREAM};
+  - optionally the parsed rows as Parquet under VEC_OUTPUT_DIR.
+Spark records the batch in the checkpoint (VEC_CHECKPOINT) only after foreachBatch returns, so a
+crash replays the batch: delivery is at least once, nothing is lost. A failed query (broker down
+longer than the producer's delivery timeout, Redis down) is restarted from the checkpoint with
+backoff, never skipped. No transactional producer is used.
+
+The process serves GET /health (200 while the query is active) and GET /metrics (counters
+shaped like the Bun workers') on PARSE_METRICS_HOST:PARSE_METRICS_PORT, and the Spark UI and
+REST API on 127.0.0.1:SPARK_UI_PORT. It is started by `npm run up -- --spark`
+(scripts/lib/spark-local.ts), which passes every setting below from pipeline/config.ts.
+"""
+
+import base64
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import agent_rules  # noqa: E402
+
+SETTINGS = (
+    ("KAFKA_BOOTSTRAP_SERVERS", "brokers, comma list"),
+    ("SPARK_KAFKA_TOPICS", "source topics, comma list"),
+    ("SINK_INPUT_TOPIC", "output topic"),
+    ("EMBED_DLQ_TOPIC", "Kafka DLQ topic (empty = off)"),
+    ("REDDB_URL", "redis:// URL of the DLQ stream (empty = off)"),
+    ("REDDB_NAMESPACE", "Redis key prefix"),
+    ("REDDB_DLQ_STREAM", "Redis DLQ stream name"),
+    ("REDDB_STREAM_MAXLEN", "streams are capped at about this many entries"),
+    ("PARSE_TEXT_FIELDS", "JSON fields tried for the text, comma list, dotted paths allowed"),
+    ("PARSE_MAX_TEXT_CHARS", "longer texts are truncated and marked"),
+    ("VEC_OUTPUT_DIR", "Parquet of parsed rows (empty = off)"),
+    ("VEC_CHECKPOINT", "checkpoint folder"),
+    ("SPARK_MASTER", "e.g. local[2]"),
+    ("SPARK_DRIVER_MEMORY", "e.g. 1g"),
+    ("SPARK_UI_PORT", "Spark UI / REST API port on 127.0.0.1"),
+    ("SPARK_JARS", "the Kafka connector jars, comma list"),
+    ("SPARK_TRIGGER_SEC", "micro-batch interval, seconds (0 = back to back)"),
+    ("SPARK_STARTING_OFFSETS", "earliest, latest or per-partition JSON (used without a checkpoint)"),
+    ("SPARK_MAX_OFFSETS_PER_TRIGGER", "records per micro-batch at most (0 = no limit)"),
+    ("PARSE_METRICS_HOST", "/health and /metrics address"),
+    ("PARSE_METRICS_PORT", "/health and /metrics port"),
+)
+
+
+def log(msg):
+    sys.stderr.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} spark-vectorizer {msg}\n")
+    sys.stderr.flush()
+
+
+def read_settings(env):
+    missing = [name for name, _ in SETTINGS if name not in env]
+    if missing:
+        raise SystemExit(
+            "spark_vectorize.py: missing " + ", ".join(missing) + ". It is started by "
+            "`npm run up -- --spark`, which passes every setting; run it with --help for the list."
+        )
+    s = {name: env[name] for name, _ in SETTINGS}
+    return {
+        "brokers": s["KAFKA_BOOTSTRAP_SERVERS"],
+        "topics": [t.strip() for t in s["SPARK_KAFKA_TOPICS"].split(",") if t.strip()],
+        "sink_topic": s["SINK_INPUT_TOPIC"],
+        "dlq_topic": s["EMBED_DLQ_TOPIC"],
+        "redis_url": s["REDDB_URL"] if s["REDDB_URL"].startswith("redis") else "",
+        "dlq_stream": f"{s['REDDB_NAMESPACE']}:{s['REDDB_DLQ_STREAM']}",
+        "stream_maxlen": int(s["REDDB_STREAM_MAXLEN"]),
+        "fields": tuple(f.strip() for f in s["PARSE_TEXT_FIELDS"].split(",") if f.strip()),
+        "max_chars": int(s["PARSE_MAX_TEXT_CHARS"]),
+        "parquet_dir": s["VEC_OUTPUT_DIR"],
+        "checkpoint": s["VEC_CHECKPOINT"],
+        "master": s["SPARK_MASTER"],
+        "driver_memory": s["SPARK_DRIVER_MEMORY"],
+        "ui_port": s["SPARK_UI_PORT"],
+        "jars": s["SPARK_JARS"],
+        "trigger_sec": float(s["SPARK_TRIGGER_SEC"]),
+        "starting_offsets": s["SPARK_STARTING_OFFSETS"] or "earliest",
+        "max_offsets": int(s["SPARK_MAX_OFFSETS_PER_TRIGGER"]),
+        "metrics": (s["PARSE_METRICS_HOST"], int(s["PARSE_METRICS_PORT"])),
+    }
+
+
+def _dumps(obj):
+    # JSON.stringify's spelling: no spaces, non-ASCII kept as is.
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _strict_text(b):
+    # TextDecoder("utf-8", {fatal: true}): drops a leading BOM, rejects invalid bytes.
+    try:
+        return b.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
+def record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_chars):
+    """One record -> (ok, doc_id, reason, truncated, text, payload JSON) as the Bun parse worker writes it."""
+    r = agent_rules.parse_agent_result(value, key, fields, max_chars)
+    if r["ok"]:
+        out = {"text": r["text"], "topic": topic, "kafka_ts": kafka_ts, "doc_id": r["doc_id"]}
+        if r["truncated"]:
+            out["truncated"] = True
+        return (True, r["doc_id"], None, r["truncated"], r["text"], _dumps(out))
+    value = None if value is None else bytes(value)
+    envelope = {
+        "stage": "parse",
+        "reason": r["reason"],
+        "error": r["error"],
+        "topic": topic,
+        "text": None,
+        "doc_id": None,
+        "kafka_ts": kafka_ts,
+        "ts": time.time(),
+        "model": None,
+        "source": {
+            "topic": topic,
+            "partition": partition,
+            "offset": str(offset),
+            "key": None if key is None else bytes(key).decode("utf-8", errors="replace"),
+            "timestamp": kafka_ts,
+        },
+        "value_b64": None if value is None else base64.b64encode(value).decode("ascii"),
+        "value": None if value is None else _strict_text(value),
+    }
+    return (False, None, r["reason"], False, None, _dumps(envelope))
+
+
+class Counters:
+    """The /metrics document: cumulative counters since start, like the Bun workers'."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.started = time.time()
+        self.c = {
+            "batches": 0,
+            "records_in": 0,
+            "records_out": 0,
+            "dlq_records": 0,
+            "truncated": 0,
+            "retries": 0,
+            "restarts": 0,
+            "last_batch_ms": None,
+            "last_flush_ts": None,
+            "last_error": None,
+            "dlq_by_reason": {},
+        }
+        self.query = None
+
+    def batch(self, total, ok, truncated, reasons, ms):
+        with self.lock:
+            c = self.c
+            c["batches"] += 1
+            c["records_in"] += total
+            c["records_out"] += ok
+            c["truncated"] += truncated
+            for reason, n in reasons.items():
+                c["dlq_records"] += n
+                c["dlq_by_reason"][reason] = c["dlq_by_reason"].get(reason, 0) + n
+            c["last_batch_ms"] = round(ms, 1)
+            c["last_flush_ts"] = time.time()
+
+    def failed(self, err):
+        with self.lock:
+            self.c["restarts"] += 1
+            self.c["retries"] += 1
+            self.c["last_error"] = err[:500]
+
+    def active(self):
+        q = self.query
+        try:
+            return q is not None and q.isActive
+        except Exception:
+            return False
+
+    def snapshot(self):
+        with self.lock:
+            doc = {"engine": "spark", "started_ts": self.started, **json.loads(json.dumps(self.c))}
+        q = self.query
+        doc["paused"] = not self.active()
+        doc["in_flight"] = 0
+        doc["lag"] = None
+        progress = None
+        try:
+            progress = q.lastProgress if q is not None else None
+        except Exception:
+            pass
+        if progress:
+            lags = [
+                int(src["metrics"]["maxOffsetsBehindLatest"])
+                for src in progress.get("sources", [])
+                if isinstance(src.get("metrics"), dict) and "maxOffsetsBehindLatest" in src["metrics"]
+            ]
+            doc["lag"] = sum(lags) if lags else None
+            doc["spark"] = {
+                "query": progress.get("name"),
+                "batch_id": progress.get("batchId"),
+                "input_rows": progress.get("numInputRows"),
+                "input_rows_per_sec": progress.get("inputRowsPerSecond"),
+                "processed_rows_per_sec": progress.get("processedRowsPerSecond"),
+                "trigger_ms": (progress.get("durationMs") or {}).get("triggerExecution"),
+            }
+        doc["ts"] = time.time()
+        return doc
+
+
+def serve_metrics(counters, host, port):
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, code, doc):
+            body = _dumps(doc).encode("utf-8")
+            self.send_response(code)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            path = self.path.split("?")[0]
+            if path == "/health":
+                ok = counters.active()
+                self._send(200 if ok else 503, {"status": "ok" if ok else "starting", "engine": "spark"})
+            elif path == "/metrics":
+                self._send(200, counters.snapshot())
+            else:
+                self._send(404, {"error": f"no route {path}"})
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server
+
+
+def build_session(cfg):
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.appName("kafka_vectorizer")
+        .master(cfg["master"])
+        .config("spark.driver.memory", cfg["driver_memory"])
+        .config("spark.jars", cfg["jars"])
+        .config("spark.ui.port", cfg["ui_port"])
+        .config("spark.port.maxRetries", "0")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.streaming.metricsEnabled", "true")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.sql.session.timeZone", "UTC")
+    )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    spark.sparkContext.addPyFile(agent_rules.__file__)
+    return spark
+
+
+def parsed_stream(spark, cfg):
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    schema = T.StructType(
+        [
+            T.StructField("ok", T.BooleanType(), False),
+            T.StructField("doc_id", T.StringType(), True),
+            T.StructField("reason", T.StringType(), True),
+            T.StructField("truncated", T.BooleanType(), False),
+            T.StructField("text", T.StringType(), True),
+            T.StructField("payload", T.StringType(), False),
+        ]
+    )
+    fields, max_chars = cfg["fields"], cfg["max_chars"]
+
+    @F.udf(schema)
+    def outcome(value, key, topic, partition, offset, kafka_ts):
+        return record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_chars)
+
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", cfg["brokers"])
+        .option("subscribe", ",".join(cfg["topics"]))
+        .option("startingOffsets", cfg["starting_offsets"])
+        .option("failOnDataLoss", "false")
+    )
+    if cfg["max_offsets"] > 0:
+        reader = reader.option("maxOffsetsPerTrigger", str(cfg["max_offsets"]))
+    src = reader.load().withColumn("kafka_ts", F.unix_millis("timestamp"))
+    return src.select(
+        "topic",
+        "partition",
+        "offset",
+        "key",
+        "timestamp",
+        outcome("value", "key", "topic", "partition", "offset", "kafka_ts").alias("r"),
+    )
+
+
+def batch_writer(spark, cfg, counters):
+    from pyspark.sql import functions as F
+
+    kafka = {"kafka.bootstrap.servers": cfg["brokers"]}
+    redis_client = None
+    if cfg["redis_url"]:
+        import redis
+
+        redis_client = redis.Redis.from_url(cfg["redis_url"], socket_timeout=10)
+
+    def write(df, batch_id):
+        started = time.time()
+        df.persist()
+        try:
+            tally = df.groupBy("r.reason").agg(
+                F.count(F.lit(1)).alias("n"), F.sum(F.col("r.truncated").cast("int")).alias("t")
+            )
+            reasons, ok, truncated = {}, 0, 0
+            for row in tally.collect():
+                if row["reason"] is None:
+                    ok, truncated = row["n"], row["t"] or 0
+                else:
+                    reasons[row["reason"]] = row["n"]
+            total = ok + sum(reasons.values())
+            if total == 0:
+                return
+            good = df.where(F.col("r.ok"))
+            bad = df.where(~F.col("r.ok"))
+            if ok:
+                (
+                    good.select(F.col("r.doc_id").alias("key"), F.col("r.payload").alias("value"))
+                    .write.format("kafka")
+                    .options(**kafka)
+                    .option("topic", cfg["sink_topic"])
+                    .save()
+                )
+            if reasons and cfg["dlq_topic"]:
+                header = lambda name, col: F.struct(F.lit(name).alias("key"), col.cast("binary").alias("value"))  # noqa: E731
+                (
+                    bad.select(
+                        F.col("key"),
+                        F.col("r.payload").alias("value"),
+                        F.array(header("stage", F.lit("parse")), header("reason", F.col("r.reason"))).alias(
+                            "headers"
+                        ),
+                    )
+                    .write.format("kafka")
+                    .options(**kafka)
+                    .option("topic", cfg["dlq_topic"])
+                    .save()
+                )
+            if reasons and redis_client is not None:
+                pipe = redis_client.pipeline(transaction=False)
+                for row in bad.select("r.reason", "r.payload").toLocalIterator():
+                    pipe.xadd(
+                        cfg["dlq_stream"],
+                        {"stage": "parse", "reason": row["reason"], "doc_id": "", "value": row["payload"]},
+                        maxlen=cfg["stream_maxlen"],
+                        approximate=True,
+                    )
+                    if len(pipe) >= 500:
+                        pipe.execute()
+                pipe.execute()
+            if ok and cfg["parquet_dir"]:
+                (
+                    good.select(
+                        F.col("r.doc_id").alias("doc_id"),
+                        "topic",
+                        F.col("r.text").alias("text"),
+                        F.col("timestamp").alias("kafka_ts"),
+                        F.col("r.truncated").alias("truncated"),
+                        F.current_timestamp().alias("parsed_ts"),
+                        F.col("topic").alias("source_topic"),
+                        F.col("partition").alias("source_partition"),
+                        F.col("offset").alias("source_offset"),
+                    )
+                    .coalesce(1)
+                    .write.mode("append")
+                    .option("compression", "snappy")
+                    .parquet(cfg["parquet_dir"])
+                )
+            counters.batch(total, ok, truncated, reasons, (time.time() - started) * 1000)
+        finally:
+            df.unpersist()
+
+    return write
+
+
+def run(cfg, counters, stopping):
+    spark = build_session(cfg)
+    log(f"Spark {spark.version} up, UI {spark.sparkContext.uiWebUrl}")
+    backoff = 1.0
+    while not stopping.is_set():
+        stream = parsed_stream(spark, cfg)
+        writer = stream.writeStream.queryName("parse").option("checkpointLocation", cfg["checkpoint"])
+        if cfg["trigger_sec"] > 0:
+            writer = writer.trigger(processingTime=f"{cfg['trigger_sec']} seconds")
+        query = writer.foreachBatch(batch_writer(spark, cfg, counters)).start()
+        counters.query = query
+        log(f"query parse started (id {query.id}) on {','.join(cfg['topics'])} -> {cfg['sink_topic']}")
+        try:
+            while not stopping.is_set() and query.awaitTermination(1) is not True:
+                if query.lastProgress:
+                    backoff = 1.0  # it ran a batch since the last failure
+            if stopping.is_set():
+                query.stop()
+                break
+        except Exception as err:  # StreamingQueryException: restart from the checkpoint
+            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            counters.failed(message)
+            log(f"query failed, restarting from the checkpoint in {backoff:.0f}s: {message}")
+            stopping.wait(backoff)
+            backoff = min(backoff * 2, 30.0)
+    spark.stop()
+
+
+def main(argv):
+    if "--help" in argv or "-h" in argv:
+        print(__doc__)
+        print("Settings (environment, all required; `up --spark` passes them from pipeline/config.ts):")
+        for name, what in SETTINGS:
+            print(f"  {name:32} {what}")
+        return 0
+    cfg = read_settings(os.environ)
+    counters = Counters()
+    server = serve_metrics(counters, *cfg["metrics"])
+    stopping = threading.Event()
+
+    def on_signal(signum, _frame):
+        log(f"signal {signum}: stopping the query")
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        run(cfg, counters, stopping)
+    finally:
+        server.shutdown()
+    log("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,206 @@
+/**
+ * The Spark parse job's runtime, cached per Spark version under `<cacheDir>/spark-<version>/`:
+ * a Python venv with pyspark (and redis-py for the DLQ stream) from PyPI, and the Kafka
+ * connector's four jars from Maven Central. Plus the process spec `up --spark` starts
+ * (pipeline/spark/spark_vectorize.py, every setting passed from pipeline/config.ts).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { $ } from "zx";
+import type { Config } from "../../pipeline/config.ts";
+import { createKafka } from "../../pipeline/io/kafka.ts";
+import { MAVEN_CENTRAL, mavenJars } from "./maven.ts";
+import type { DaemonSpec } from "./procs.ts";
+import { type Progress, ScriptError } from "./progress.ts";
+
+/** redis-py, for the DLQ stream (XADD), as the Bun workers write it. */
+const REDIS_PY_VERSION = "5.2.1";
+
+export const SPARK_JOB = join(import.meta.dir, "..", "..", "pipeline", "spark", "spark_vectorize.py");
+/** The seed's process probe was `pgrep -f 'spark_vectorize.py'`; the job keeps that name. */
+export const SPARK_PROBE = "spark_vectorize.py";
+
+export function sparkHome(cfg: Config): string {
+  return join(cfg.local.cacheDir, `spark-${cfg.spark.version}`);
+}
+
+const venvPython = (cfg: Config) => join(sparkHome(cfg), "venv", "bin", "python");
+
+function tailOf(lines: string[], n = 25): string {
+  return lines.slice(-n).join("\n");
+}
+
+/** Creates the venv and installs pyspark once; returns its python. */
+export async function ensureSparkVenv(cfg: Config, progress: Progress): Promise<string> {
+  const venv = join(sparkHome(cfg), "venv");
+  const python = venvPython(cfg);
+  const marker = join(venv, ".complete");
+  if (existsSync(marker)) return python;
+  const system = (await $`command -v python3`.nothrow().quiet()).stdout.trim();
+  if (!system) {
+    throw new ScriptError("python3 is needed for the Spark job: apt-get install -y python3 python3-venv");
+  }
+  if (!existsSync(python)) {
+    progress.update("creating the venv");
+    const made = await $`${system} -m venv ${venv}`.nothrow().quiet();
+    if (made.exitCode !== 0) {
+      throw new ScriptError(
+        `python3 -m venv ${venv} failed (on Debian/Ubuntu: apt-get install -y python3-venv):\n${made.stderr}`,
+      );
+    }
+  }
+  const packages = [`pyspark==${cfg.spark.version}`, `redis==${REDIS_PY_VERSION}`];
+  const lines: string[] = [];
+  const pip = $`${python} -m pip install --disable-pip-version-check --progress-bar off ${packages}`
+    .nothrow()
+    .quiet();
+  for await (const line of pip) {
+    lines.push(line);
+    const what = line.match(
+      /^\s*(Collecting \S+|Downloading \S+.*|Building wheel for \S+|Installing collected .*)/,
+    );
+    if (what?.[1]) progress.update(what[1].slice(0, 70));
+  }
+  if ((await pip).exitCode !== 0) {
+    throw new ScriptError(`pip install ${packages.join(" ")} into ${venv} failed:\n${tailOf(lines)}`);
+  }
+  const check = await $`${python} -c ${"import pyspark, redis; print(pyspark.__version__)"}`
+    .nothrow()
+    .quiet();
+  if (check.exitCode !== 0)
+    throw new ScriptError(`pyspark installed but cannot be imported:\n${check.stderr}`);
+  writeFileSync(marker, `${packages.join("\n")}\n`);
+  progress.update(`pyspark ${check.stdout.trim()}`);
+  return python;
+}
+
+/**
+ * The Kafka connector: spark-sql-kafka-0-10, its token provider, kafka-clients and
+ * commons-pool2 (9.5 MB). Only these four: the rest of its closure is already in pyspark,
+ * and a second copy on spark.jars conflicts.
+ */
+export async function ensureSparkJars(cfg: Config, progress: Progress): Promise<string[]> {
+  const home = sparkHome(cfg);
+  const dir = await mavenJars(
+    {
+      dir: join(home, "jars"),
+      what: `org.apache.spark:spark-sql-kafka-0-10_2.13:${cfg.spark.version}`,
+      dependencies: [
+        { group: "org.apache.spark", artifact: "spark-sql-kafka-0-10_2.13", version: cfg.spark.version },
+      ],
+      include: [
+        "spark-sql-kafka-0-10_2.13",
+        "spark-token-provider-kafka-0-10_2.13",
+        "kafka-clients",
+        "commons-pool2",
+      ],
+      // Spark's parent POM lists a Google Cloud mirror first; the same id points it at Central.
+      repositories: [{ id: "gcs-maven-central-mirror", url: MAVEN_CENTRAL }],
+      localRepository: join(home, "m2"),
+    },
+    progress,
+  );
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".jar"))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/**
+ * Where a job without a checkpoint starts: SPARK_STARTING_OFFSETS when set; else the Bun
+ * parse worker's committed offsets (so switching engines loses nothing and repeats little),
+ * partitions without one from the earliest; else `earliest`.
+ */
+export async function startingOffsets(cfg: Config): Promise<string> {
+  if (cfg.spark.startingOffsets) return cfg.spark.startingOffsets;
+  if (existsSync(join(cfg.spark.checkpoint, "offsets"))) return "earliest"; // the checkpoint decides
+  const admin = createKafka(cfg.kafka.brokers, "rl-embeddings-admin").admin();
+  await admin.connect();
+  try {
+    const committed = await admin.fetchOffsets({ groupId: cfg.parse.group, topics: cfg.topics.source });
+    const spec: Record<string, Record<string, number>> = {};
+    let any = false;
+    for (const t of committed) {
+      spec[t.topic] = {};
+      for (const p of t.partitions) {
+        const offset = Number(p.offset);
+        any ||= offset >= 0;
+        // -2 is Spark's "earliest" for one partition.
+        (spec[t.topic] as Record<string, number>)[String(p.partition)] = offset >= 0 ? offset : -2;
+      }
+    }
+    return any ? JSON.stringify(spec) : "earliest";
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The environment spark_vectorize.py reads (see its --help), from the configuration. */
+export function sparkJobEnv(
+  cfg: Config,
+  jars: string[],
+  python: string,
+  offsets: string,
+): Record<string, string> {
+  return {
+    KAFKA_BOOTSTRAP_SERVERS: cfg.kafka.brokers.join(","),
+    SPARK_KAFKA_TOPICS: cfg.topics.source.join(","),
+    SINK_INPUT_TOPIC: cfg.topics.input,
+    EMBED_DLQ_TOPIC: cfg.topics.dlq,
+    REDDB_URL: cfg.redis.url,
+    REDDB_NAMESPACE: cfg.redis.namespace,
+    REDDB_DLQ_STREAM: cfg.redis.dlqStream,
+    REDDB_STREAM_MAXLEN: String(cfg.redis.streamMaxLen),
+    PARSE_TEXT_FIELDS: cfg.parse.textFields.join(","),
+    PARSE_MAX_TEXT_CHARS: String(cfg.parse.maxTextChars),
+    VEC_OUTPUT_DIR: cfg.parse.outputDir,
+    VEC_CHECKPOINT: cfg.spark.checkpoint,
+    SPARK_MASTER: cfg.spark.master,
+    SPARK_DRIVER_MEMORY: cfg.spark.driverMemory,
+    SPARK_UI_PORT: String(cfg.spark.uiPort),
+    SPARK_JARS: jars.join(","),
+    SPARK_TRIGGER_SEC: String(cfg.spark.triggerSec),
+    SPARK_STARTING_OFFSETS: offsets,
+    SPARK_MAX_OFFSETS_PER_TRIGGER: String(cfg.spark.maxOffsetsPerTrigger),
+    PARSE_METRICS_HOST: cfg.parse.metricsHost,
+    PARSE_METRICS_PORT: String(cfg.parse.metricsPort),
+    // The UI binds 127.0.0.1 only with this; the UDF workers must use the venv's python.
+    SPARK_LOCAL_IP: "127.0.0.1",
+    PYSPARK_PYTHON: python,
+    PYSPARK_DRIVER_PYTHON: python,
+  };
+}
+
+/** Everything the job needs, fetched when missing, and the spec to start it with. */
+export async function sparkDaemon(cfg: Config, progress: Progress, log: string): Promise<DaemonSpec> {
+  progress.update("pyspark (PyPI)");
+  const python = await ensureSparkVenv(cfg, progress);
+  progress.update("Kafka connector jars (Maven)");
+  const jars = await ensureSparkJars(cfg, progress);
+  const offsets = await startingOffsets(cfg);
+  mkdirSync(cfg.spark.checkpoint, { recursive: true });
+  if (cfg.parse.outputDir) mkdirSync(cfg.parse.outputDir, { recursive: true });
+  return {
+    name: "spark-vectorizer",
+    cmd: python,
+    args: [SPARK_JOB],
+    marker: [SPARK_JOB],
+    address: `${cfg.parse.metricsHost}:${cfg.parse.metricsPort}`,
+    log,
+    env: sparkJobEnv(cfg, jars, python, offsets),
+  };
+}
+
+/** The seed's probe (`pgrep -f spark_vectorize.py`): some process runs the job. */
+export function sparkProcessRunning(): boolean {
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (argv.some((a) => a.endsWith(SPARK_PROBE))) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
