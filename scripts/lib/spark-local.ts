@@ -7,11 +7,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
-import type { Config } from "../../pipeline/config.ts";
+import { type Config, loadConfig } from "../../pipeline/config.ts";
 import { createKafka } from "../../pipeline/io/kafka.ts";
 import { MAVEN_CENTRAL, mavenJars } from "./maven.ts";
 import type { DaemonSpec } from "./procs.ts";
-import { type Progress, ScriptError } from "./progress.ts";
+import { freePort } from "./net.ts";
+import { type Progress, ScriptError, step } from "./progress.ts";
+import { startWorker, type WorkerHandle } from "./worker-process.ts";
 
 /** redis-py, for the DLQ stream (XADD), as the Bun workers write it. */
 const REDIS_PY_VERSION = "5.2.1";
@@ -203,4 +205,21 @@ export function sparkProcessRunning(): boolean {
     }
   }
   return false;
+}
+
+/**
+ * Runs the Spark job as a child process with `env` over the configuration (as the tests and
+ * the benchmark do), after fetching what it needs, and waits until its query is active.
+ */
+export async function startSparkJob(env: Record<string, string>, port = freePort()): Promise<WorkerHandle> {
+  const cfg = loadConfig({ ...process.env, ...env, PARSE_METRICS_PORT: String(port) });
+  const python = await step(`Spark ${cfg.spark.version}: pyspark venv`, (p) => ensureSparkVenv(cfg, p));
+  const jars = await step(`Spark ${cfg.spark.version}: Kafka connector jars`, (p) => ensureSparkJars(cfg, p));
+  const jobEnv = sparkJobEnv(cfg, jars, python, cfg.spark.startingOffsets || "earliest");
+  return startWorker(SPARK_PROBE, { ...env, ...jobEnv }, {
+    portVar: "PARSE_METRICS_PORT",
+    port,
+    cmd: [python, SPARK_JOB],
+    timeoutSec: 180,
+  });
 }

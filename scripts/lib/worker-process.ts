@@ -28,10 +28,18 @@ export async function startWorker(
     port = freePort(),
     healthy = true,
     timeoutSec = 60,
-  }: { portVar: string; port?: number; healthy?: boolean; timeoutSec?: number },
+    cmd = [process.execPath, join(repoRoot, "pipeline", "workers", `${name}.ts`)],
+  }: {
+    portVar: string;
+    port?: number;
+    healthy?: boolean;
+    timeoutSec?: number;
+    /** The command line, when it is not the Bun worker `name` (the Spark job). */
+    cmd?: string[];
+  },
 ): Promise<WorkerHandle> {
   const chunks: string[] = [];
-  const proc = Bun.spawn([process.execPath, join(repoRoot, "pipeline", "workers", `${name}.ts`)], {
+  const proc = Bun.spawn(cmd, {
     cwd: repoRoot,
     env: { ...process.env, ...env, [portVar]: String(port) },
     stdout: "pipe",
