@@ -169,7 +169,12 @@ export function createBackend(deps: BackendDeps, opts: BackendOptions = {}): Bac
     ),
     "/api/spark/stream": new SseChannel(
       "spark",
-      createSparkSource({ apiUrl: src.sparkUiUrl ?? DEFAULT_SPARK_API, fetch: fetchFn, timeoutMs }),
+      createSparkSource({
+        apiUrl: src.sparkUiUrl ?? DEFAULT_SPARK_API,
+        fetch: fetchFn,
+        // A busy driver's REST API can take seconds (its first answers especially); it is polled every 5 s.
+        timeoutMs: Math.max(timeoutMs, Math.min(sparkMs - 500, 4500)),
+      }),
       sparkMs,
       settings,
     ),

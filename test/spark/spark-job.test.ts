@@ -5,19 +5,20 @@
  * The first run installs pyspark into the cache (about a minute) and fetches the connector.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EventSource } from "eventsource";
+import { createSparkSource } from "../../pipeline/backend/spark.ts";
 import type { DlqEntry } from "../../pipeline/contracts/dlq.ts";
 import { parseAgentResult } from "../../pipeline/contracts/extract.ts";
-import { createSparkSource } from "../../pipeline/backend/spark.ts";
 import { folderStats, readParquetRows } from "../../pipeline/io/parquet-read.ts";
 import { type FixtureRecord, readFixture, readGoldenCases } from "../../scripts/lib/fixture-format.ts";
 import { toMessage } from "../../scripts/lib/replay.ts";
 import { startSparkJob } from "../../scripts/lib/spark-local.ts";
 import { eventually, freePort, scope, type TestScope } from "../helpers/infra.ts";
+import { alive, processTree } from "../helpers/procs.ts";
 import { repoRoot } from "../helpers/run.ts";
+import { firstEvent } from "../helpers/sse.ts";
 import { type Collected, collect, startWorker, type WorkerHandle } from "../helpers/workers.ts";
 
 setDefaultTimeout(180_000); // a real Spark driver, Kafka and Redis
@@ -35,7 +36,9 @@ const uiPort = freePort();
 
 /** The fixtures, plus the golden cases that use the default settings. */
 function input(): FixtureRecord[] {
-  const fixtures = ["agent-results.jsonl", "malformed.jsonl"].flatMap((f) => readFixture(join(repoRoot, "fixtures", f)));
+  const fixtures = ["agent-results.jsonl", "malformed.jsonl"].flatMap((f) =>
+    readFixture(join(repoRoot, "fixtures", f)),
+  );
   const golden = readGoldenCases(join(repoRoot, "fixtures", "golden", "parse-cases.jsonl"))
     .filter((c) => !c.fields && !c.max_chars)
     .map((c) => c.record);
@@ -55,21 +58,6 @@ const lines = (rs: Collected[], strip?: (v: Record<string, unknown>) => unknown)
     })
     .sort();
 const withoutTs = (e: Record<string, unknown>) => ({ ...e, ts: 0 });
-
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-const alive = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2] !== "Z";
-  } catch {
-    return false;
-  }
-};
 
 beforeAll(async () => {
   s = await scope();
@@ -124,7 +112,11 @@ describe("the Spark job and the Bun parse worker, on the same input", () => {
   test("write the same embedding_input records, byte for byte (order aside)", async () => {
     const n = expectedOk();
     expect(n).toBeGreaterThan(250);
-    await eventually("both outputs complete", () => of(topics.bunOut).length >= n && of(topics.sparkOut).length >= n, 120_000);
+    await eventually(
+      "both outputs complete",
+      () => of(topics.bunOut).length >= n && of(topics.sparkOut).length >= n,
+      120_000,
+    );
     expect(of(topics.sparkOut).length).toBe(n);
     expect(lines(of(topics.sparkOut))).toEqual(lines(of(topics.bunOut)));
   });
@@ -132,7 +124,10 @@ describe("the Spark job and the Bun parse worker, on the same input", () => {
   test("dead-letter the same records with the same envelope and headers (dead-letter time aside)", async () => {
     const n = records.length - expectedOk();
     expect(n).toBeGreaterThan(10);
-    await eventually("both DLQs complete", () => of(topics.bunDlq).length >= n && of(topics.sparkDlq).length >= n);
+    await eventually(
+      "both DLQs complete",
+      () => of(topics.bunDlq).length >= n && of(topics.sparkDlq).length >= n,
+    );
     const spark = lines(of(topics.sparkDlq), withoutTs);
     expect(spark).toEqual(lines(of(topics.bunDlq), withoutTs));
     expect(spark.length).toBe(n);
@@ -199,8 +194,10 @@ describe("the backend reads the real driver", () => {
     if (snap.status !== "running") throw new Error("not running");
     expect(snap.master).toBe("local[2]");
     expect(snap.applications).toContainEqual(expect.objectContaining({ name: "kafka_vectorizer" }));
-    expect(snap.executors[0]).toMatchObject({ id: "driver", totalCores: 2 });
-    expect(Number(snap.executors[0]?.maxMemory)).toBeGreaterThan(0);
+    const driver = snap.executors[0] as Record<string, unknown>;
+    expect(driver).toMatchObject({ id: "driver", totalCores: 2, isActive: true });
+    expect(Number(driver.maxMemory)).toBeGreaterThan(0);
+    expect(Number(driver.memoryUsed)).toBeGreaterThanOrEqual(0);
     expect(snap.cluster_metrics).toMatchObject({ cores_total: 2, executors: 1 });
     expect(snap.streaming).toMatchObject({ source: "metrics", queries: ["parse"] });
     expect(snap.jobs.length).toBeGreaterThan(0);
@@ -215,19 +212,10 @@ describe("the backend reads the real driver", () => {
       { portVar: "BACKEND_PORT" },
     );
     running.push(backend);
-    const first = async (name: string) => {
-      const es = new EventSource(`${backend.url}/api/${name}/stream`);
-      try {
-        const e = await new Promise<MessageEvent>((resolve, reject) => {
-          es.onmessage = resolve;
-          setTimeout(() => reject(new Error(`no event on ${name}`)), 20_000);
-        });
-        return JSON.parse(e.data) as Record<string, unknown>;
-      } finally {
-        es.close();
-      }
-    };
-    expect(await first("spark")).toMatchObject({ status: "running", master: "local[2]" });
+    const first = (name: string, ok?: (e: Record<string, unknown>) => boolean) =>
+      firstEvent(`${backend.url}/api/${name}/stream`, ok);
+    const sparkEvent = await first("spark", (e) => e.status !== "unreachable");
+    expect(sparkEvent).toMatchObject({ status: "running", master: "local[2]" });
     const parse = await first("parse");
     expect(parse.metrics).toMatchObject({ engine: "spark", records_in: records.length });
     await backend.stop();
@@ -236,7 +224,7 @@ describe("the backend reads the real driver", () => {
 
 describe("recovery", () => {
   test("after a SIGKILL the job resumes from its checkpoint and loses nothing", async () => {
-    const jvm = children(spark.proc.pid);
+    const jvm = processTree(spark.proc.pid).slice(1);
     expect(jvm.length).toBeGreaterThan(0);
     const more = Array.from({ length: 400 }, (_, i) => ({
       key: `recover-${i}`,
@@ -245,7 +233,9 @@ describe("recovery", () => {
     const producer = s.kafka().producer();
     await producer.connect();
     await producer.send({ topic: topics.src, messages: more.slice(0, 200) });
-    await eventually("some of them parsed", () => of(topics.sparkOut).some((r) => r.key?.startsWith("recover-")));
+    await eventually("some of them parsed", () =>
+      of(topics.sparkOut).some((r) => r.key?.startsWith("recover-")),
+    );
     await spark.stop("SIGKILL");
     // The driver's JVM exits with its Python parent (PySpark's gateway watches its stdin).
     await eventually("the JVM gone", () => jvm.every((pid) => !alive(pid)), 30_000);
@@ -254,12 +244,17 @@ describe("recovery", () => {
 
     spark = await startSparkJob({ ...sparkEnv, SPARK_UI_PORT: String(freePort()) });
     running.push(spark);
-    const keys = () => new Set(of(topics.sparkOut).map((r) => r.key).filter((k) => k?.startsWith("recover-")));
+    const keys = () =>
+      new Set(
+        of(topics.sparkOut)
+          .map((r) => r.key)
+          .filter((k) => k?.startsWith("recover-")),
+      );
     await eventually("all 400 after the restart", () => keys().size === 400, 120_000);
   });
 
   test("SIGTERM stops the query, the driver and the process cleanly", async () => {
-    const jvm = children(spark.proc.pid);
+    const jvm = processTree(spark.proc.pid).slice(1);
     const code = await spark.stop("SIGTERM");
     expect(code).toBe(0);
     await eventually("the JVM gone", () => jvm.every((pid) => !alive(pid)), 30_000);
