@@ -10,8 +10,8 @@ import { $ } from "zx";
 import { type Config, loadConfig } from "../../pipeline/config.ts";
 import { createKafka } from "../../pipeline/io/kafka.ts";
 import { MAVEN_CENTRAL, mavenJars } from "./maven.ts";
-import type { DaemonSpec } from "./procs.ts";
 import { freePort } from "./net.ts";
+import type { DaemonSpec } from "./procs.ts";
 import { type Progress, ScriptError, step } from "./progress.ts";
 import { startWorker, type WorkerHandle } from "./worker-process.ts";
 
@@ -216,10 +216,14 @@ export async function startSparkJob(env: Record<string, string>, port = freePort
   const python = await step(`Spark ${cfg.spark.version}: pyspark venv`, (p) => ensureSparkVenv(cfg, p));
   const jars = await step(`Spark ${cfg.spark.version}: Kafka connector jars`, (p) => ensureSparkJars(cfg, p));
   const jobEnv = sparkJobEnv(cfg, jars, python, cfg.spark.startingOffsets || "earliest");
-  return startWorker(SPARK_PROBE, { ...env, ...jobEnv }, {
-    portVar: "PARSE_METRICS_PORT",
-    port,
-    cmd: [python, SPARK_JOB],
-    timeoutSec: 180,
-  });
+  return startWorker(
+    SPARK_PROBE,
+    { ...env, ...jobEnv },
+    {
+      portVar: "PARSE_METRICS_PORT",
+      port,
+      cmd: [python, SPARK_JOB],
+      timeoutSec: 180,
+    },
+  );
 }
