@@ -97,7 +97,7 @@ export interface SparkSnapshot {
   application_id: string | null;
   /** `/applications/{id}/executors` as Spark returns it (id, hostPort, totalCores, maxMemory, memoryUsed, …). */
   executors: unknown[];
-  /** The newest jobs and stages, as Spark returns them. */
+  /** The newest jobs and stages (at most 50 each), with their summary fields as Spark names them. */
   jobs: unknown[];
   stages: unknown[];
   cluster_metrics: {

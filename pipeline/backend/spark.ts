@@ -24,9 +24,51 @@ function isRunning(app: Json): boolean {
   return records(app.attempts).some((a) => a.completed === false);
 }
 
-/** The newest `max` items by a numeric id field (Spark lists are newest first, but make sure). */
-function newest(items: Json[], idField: string, max: number): Json[] {
-  return [...items].sort((a, b) => num(b[idField]) - num(a[idField])).slice(0, max);
+/** Fields of a job and a stage passed on (Spark's own names); the rest (task metrics, tracebacks) is left out. */
+const JOB_FIELDS = [
+  "jobId",
+  "name",
+  "status",
+  "submissionTime",
+  "completionTime",
+  "stageIds",
+  "numTasks",
+  "numActiveTasks",
+  "numCompletedTasks",
+  "numSkippedTasks",
+  "numFailedTasks",
+  "numActiveStages",
+  "numCompletedStages",
+  "numFailedStages",
+];
+const STAGE_FIELDS = [
+  "stageId",
+  "attemptId",
+  "name",
+  "status",
+  "submissionTime",
+  "completionTime",
+  "numTasks",
+  "numActiveTasks",
+  "numCompleteTasks",
+  "numFailedTasks",
+  "executorRunTime",
+  "inputRecords",
+  "outputRecords",
+  "inputBytes",
+  "outputBytes",
+  "failureReason",
+];
+
+/**
+ * The newest `max` items by a numeric id field (Spark lists are newest first, but make sure),
+ * with only `fields`: a streaming driver's full stage objects are ~3 KB each.
+ */
+function newest(items: Json[], idField: string, max: number, fields: string[]): Json[] {
+  return [...items]
+    .sort((a, b) => num(b[idField]) - num(a[idField]))
+    .slice(0, max)
+    .map((item) => Object.fromEntries(fields.filter((f) => f in item).map((f) => [f, item[f]])));
 }
 
 /** Executors grouped by host. */
@@ -187,8 +229,8 @@ export function createSparkSource(opts: SparkSourceOptions): () => Promise<Spark
     snapshot.master = masters.get(id) ?? null;
     snapshot.executors = records(executors);
     snapshot.workers = workersOf(active);
-    snapshot.jobs = newest(records(jobs), "jobId", max);
-    snapshot.stages = newest(records(stages), "stageId", max);
+    snapshot.jobs = newest(records(jobs), "jobId", max, JOB_FIELDS);
+    snapshot.stages = newest(records(stages), "stageId", max, STAGE_FIELDS);
     snapshot.cluster_metrics = {
       cores_total: active.reduce((s, e) => s + num(e.totalCores), 0),
       memory_max: active.reduce((s, e) => s + num(e.maxMemory), 0),

@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeDlq, decodeKnn, decodeShards, WorkerDecoder } from "../../tui/sources/decode.ts";
+import { last } from "./expected.ts";
 import { type FakeBackend, startFakeBackend } from "./fake-backend.ts";
 import { fixture, stripAnsi } from "./helpers.tsx";
 
@@ -91,7 +92,9 @@ describe.if(hasScript)("in a real terminal", () => {
       expect(out).toContain("\u001b[?1049h");
       await until("data", () => stripAnsi(out).includes("via workers (3/3 ok)"));
       proc.stdin.write("2");
-      await until("view 2", () => stripAnsi(out).includes("agent-results-parse"));
+      const spark = last("spark");
+      const app = spark.status === "running" ? String(spark.applicationName) : "no Spark application";
+      await until("view 2", () => stripAnsi(out).includes(app));
       proc.stdin.write("q");
       const code = await Promise.race([proc.exited, Bun.sleep(5000).then(() => "timeout")]);
       expect(code).toBe(0);

@@ -55,7 +55,9 @@ export function workerHealth(state: State, worker: WorkerName): Health {
     return { name: worker, status: "warn", text: "paused", since: outageSince(w) };
   }
   const lag = num(w.metrics.lag);
-  return { name: worker, status: "up", text: lag === null ? "running" : `running · lag ${lag}` };
+  // The Spark parse job serves the parse worker's /metrics with `engine: "spark"`.
+  const running = w.metrics.engine === "spark" ? "running (Spark)" : "running";
+  return { name: worker, status: "up", text: lag === null ? running : `${running} · lag ${lag}` };
 }
 
 export function backendHealth(state: State): Health {

@@ -24,7 +24,7 @@ export function Vectorizer({ state, width, height }: ViewProps) {
     const m = w.metrics;
     lines.push({
       text: pairs([
-        ["parse in", rate(w.rates.records_in_per_sec)],
+        [m.engine === "spark" ? "parse (Spark job) in" : "parse in", rate(w.rates.records_in_per_sec)],
         ["out", rate(w.rates.records_out_per_sec)],
         ["records", `${count(m.records_in)} → ${count(m.records_out)}`],
         ["lag", count(m.lag)],
