@@ -12,6 +12,7 @@ import Redis from "ioredis";
 import { loadConfig } from "../pipeline/config.ts";
 import { createKafka } from "../pipeline/io/kafka.ts";
 import { benchKnn } from "./lib/bench-knn.ts";
+import { benchParse } from "./lib/bench-parse.ts";
 import { benchSse } from "./lib/bench-sse.ts";
 import { benchTui } from "./lib/bench-tui.ts";
 import { numberFlag, runScript } from "./lib/cli.ts";
@@ -234,13 +235,16 @@ await runScript(
       "  • the local InferMesh's sentences/s per model (batches of 64, one client);\n" +
       "  • end-to-end records/s from the source topic to `embeddings` (parse + embed-worker + Parquet + Redis)\n" +
       "    with hash-384 and with glove-100d-sif, and the embed worker's batches/s;\n" +
-      "  • the same end-to-end figure for a naive baseline: one message at a time (batch size 1, no wait).\n" +
+      "  • the same end-to-end figure for a naive baseline: one message at a time (batch size 1, no wait);\n" +
+      "  • parse records/s of the Bun parse worker and of the Spark parse job on the same input\n" +
+      "    (the first Spark run installs pyspark into the cache);\n" +
+      "  • kNN latency, SSE fan-out and the console's CPU and memory.\n" +
       "Starts Kafka and Redis if needed; uses its own topics and keys and removes them afterwards.",
     options: [
       ["--records N", "records per end-to-end run (20000)"],
       ["--naive-records N", "records for the naive baseline (20000)"],
       ["--skip-naive", "skip the naive baseline"],
-      ["--only LIST", "run only these parts: pipeline, knn, sse, tui (comma list; default all)"],
+      ["--only LIST", "run only these parts: pipeline, parse, knn, sse, tui (comma list; default all)"],
       ["--quick", "kNN sizes ÷ 10 (smoke run)"],
       ["--json", "also print the figures as JSON"],
     ],
@@ -259,7 +263,7 @@ await runScript(
       figures.push({ name, value, unit });
       info(`  ${name}: ${value.toFixed(value < 10 ? 2 : 0)} ${unit}`);
     };
-    const parts = new Set(String(args.only ?? "pipeline,knn,sse,tui").split(","));
+    const parts = new Set(String(args.only ?? "pipeline,parse,knn,sse,tui").split(","));
     let infermesh: WorkerHandle | undefined;
     try {
       if (parts.has("knn")) {
@@ -282,6 +286,17 @@ await runScript(
       }
       if (parts.has("tui")) {
         const figs = await step("Console CPU and memory over 60 s of live streaming", () => benchTui());
+        for (const f of figs) add(f.name, f.value, f.unit);
+      }
+      if (parts.has("parse")) {
+        const figs = await benchParse({
+          brokers: cfg.kafka.brokers,
+          partitions: cfg.kafka.partitions,
+          id,
+          n,
+          dir,
+          engines: ["bun", "spark"],
+        });
         for (const f of figs) add(f.name, f.value, f.unit);
       }
       if (parts.has("pipeline")) {
