@@ -158,6 +158,9 @@ export function loadConfig(env: Env = process.env) {
     startTimeoutSec: e.num("EMBED_START_TIMEOUT_SEC", 90, 1),
   };
 
+  /** The Spark job's UI / REST port; the backend's SPARK_VECTOR_UI_URL follows it by default. */
+  const sparkUiPort = e.int("SPARK_UI_PORT", 4041, 1, 65535);
+
   const infermeshUrl = parseUrl("INFERMESH_URL", e.str("INFERMESH_URL", "http://127.0.0.1:9000"), [
     "http:",
     "https:",
@@ -222,7 +225,7 @@ export function loadConfig(env: Env = process.env) {
       token: e.optional("BACKEND_TOKEN", ""),
       sparkUiUrl: parseUrl(
         "SPARK_VECTOR_UI_URL",
-        e.str("SPARK_VECTOR_UI_URL", "http://127.0.0.1:4041/api/v1"),
+        e.str("SPARK_VECTOR_UI_URL", `http://127.0.0.1:${sparkUiPort}/api/v1`),
         ["http:", "https:"],
       ),
       dlqHttpPath: e.optional("REDDB_DLQ_HTTP_PATH", ""),
@@ -259,7 +262,7 @@ export function loadConfig(env: Env = process.env) {
       master: e.str("SPARK_MASTER", "local[2]"),
       driverMemory: e.str("SPARK_DRIVER_MEMORY", "1g"),
       /** The driver's UI and REST API port (on 127.0.0.1); the backend reads SPARK_VECTOR_UI_URL. */
-      uiPort: e.int("SPARK_UI_PORT", 4041, 1, 65535),
+      uiPort: sparkUiPort,
       checkpoint: e.str("VEC_CHECKPOINT", join(stateDir, "spark", "checkpoint")),
       triggerSec: e.num("SPARK_TRIGGER_SEC", 1, 0),
       /** Where a job without a checkpoint starts: `earliest`, `latest` or Spark's per-partition JSON; empty = the parse group's committed offsets, else earliest. */

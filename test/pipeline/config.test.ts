@@ -35,6 +35,26 @@ describe("loadConfig", () => {
     expect(loadConfig({}).redis.url).toBe("redis://127.0.0.1:6379");
   });
 
+  test("the Spark parse job: Bun is the default engine; the backend follows SPARK_UI_PORT", () => {
+    const cfg = loadConfig({ EMBED_STATE_DIR: "/srv/state" });
+    expect(cfg.spark).toMatchObject({
+      engine: "bun",
+      version: "4.1.1",
+      master: "local[2]",
+      uiPort: 4041,
+      checkpoint: "/srv/state/spark/checkpoint",
+      startingOffsets: "",
+    });
+    expect(cfg.backend.sparkUiUrl).toBe("http://127.0.0.1:4041/api/v1");
+    expect(loadConfig({ SPARK_UI_PORT: "4050" }).backend.sparkUiUrl).toBe("http://127.0.0.1:4050/api/v1");
+    expect(() => loadConfig({ PARSE_ENGINE: "flink" })).toThrow(ConfigError);
+    const names = (env: Record<string, string>) => components(loadConfig(env)).map((c) => c.name);
+    expect(names({})).toContain("parse");
+    expect(names({ PARSE_ENGINE: "spark" })).toEqual(
+      names({}).map((n) => (n === "parse" ? "spark-vectorizer" : n)),
+    );
+  });
+
   test("SPARK_KAFKA_TOPICS is a comma list", () => {
     expect(loadConfig({ SPARK_KAFKA_TOPICS: "a, b,,c" }).topics.source).toEqual(["a", "b", "c"]);
   });
