@@ -14,11 +14,11 @@ import { createKafka } from "../pipeline/io/kafka.ts";
 import { benchKnn } from "./lib/bench-knn.ts";
 import { benchParse } from "./lib/bench-parse.ts";
 import { benchSse } from "./lib/bench-sse.ts";
+import { timeThrough } from "./lib/bench-timing.ts";
 import { benchTui } from "./lib/bench-tui.ts";
 import { numberFlag, runScript } from "./lib/cli.ts";
 import { readFixture } from "./lib/fixture-format.ts";
-import { info, ScriptError, step, waitUntil } from "./lib/progress.ts";
-import { replayFixture } from "./lib/replay.ts";
+import { info, ScriptError, step } from "./lib/progress.ts";
 import { ensureTopics } from "./lib/topics.ts";
 import { up } from "./lib/up.ts";
 import { collect, startWorker, untilAssigned, type WorkerHandle } from "./lib/worker-process.ts";
@@ -133,29 +133,21 @@ async function endToEnd(
       ),
       headers: {},
     }));
-    const started = Date.now();
-    return await step(`${label}: ${n} records end to end`, async (p) => {
-      await replayFixture({ brokers: cfg.kafka.brokers, topic: topics.src, records });
-      const done = await waitUntil(
-        async () => {
-          p.update(`${out.records.length}/${n}`);
-          return out.records.length >= n;
-        },
-        600,
-        { intervalMs: 50 },
-      );
-      if (!done)
-        throw new ScriptError(`${label}: only ${out.records.length}/${n} records arrived within 600 s`);
-      const seconds = (Math.max(...out.records.map((r) => r.receivedAt)) - started) / 1000;
-      const m = await embed.metrics();
-      await out.stop();
-      return {
-        seconds,
-        recordsPerSec: n / seconds,
-        batches: Number(m.batches),
-        batchesPerSec: Number(m.batches) / seconds,
-      };
+    const seconds = await timeThrough({
+      label: `${label}: end to end`,
+      brokers: cfg.kafka.brokers,
+      topic: topics.src,
+      records,
+      out,
     });
+    const m = await embed.metrics();
+    await out.stop();
+    return {
+      seconds,
+      recordsPerSec: n / seconds,
+      batches: Number(m.batches),
+      batchesPerSec: Number(m.batches) / seconds,
+    };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
   }

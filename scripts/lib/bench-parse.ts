@@ -7,9 +7,9 @@
 import { join } from "node:path";
 import { parseAgentResult } from "../../pipeline/contracts/extract.ts";
 import { createKafka } from "../../pipeline/io/kafka.ts";
+import { timeThrough } from "./bench-timing.ts";
 import { type FixtureRecord, readFixture } from "./fixture-format.ts";
-import { ScriptError, step, waitUntil } from "./progress.ts";
-import { replayFixture } from "./replay.ts";
+import { step, waitUntil } from "./progress.ts";
 import { startSparkJob } from "./spark-local.ts";
 import { ensureTopics } from "./topics.ts";
 import { collect, startWorker, untilAssigned, type WorkerHandle } from "./worker-process.ts";
@@ -71,25 +71,13 @@ async function run(
     [topics.out, topics.dlq],
     `bench-c-${o.id}-${engine}`,
   );
-  const n = records.length;
-  const started = Date.now();
-  const seconds = await step(
-    `${engine === "bun" ? "Bun parse worker" : "Spark parse job"}: ${n} records`,
-    async (p) => {
-      await replayFixture({ brokers: o.brokers, topic: topics.src, records });
-      const done = await waitUntil(
-        async () => {
-          p.update(`${out.records.length}/${n}`);
-          return out.records.length >= n;
-        },
-        600,
-        { intervalMs: 50 },
-      );
-      if (!done)
-        throw new ScriptError(`parse (${engine}): only ${out.records.length}/${n} outcomes within 600 s`);
-      return (Math.max(...out.records.map((r) => r.receivedAt)) - started) / 1000;
-    },
-  );
+  const seconds = await timeThrough({
+    label: engine === "bun" ? "Bun parse worker" : "Spark parse job",
+    brokers: o.brokers,
+    topic: topics.src,
+    records,
+    out,
+  });
   await out.stop();
   return { seconds, worker };
 }

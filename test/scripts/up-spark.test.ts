@@ -106,7 +106,7 @@ test("up starts the Bun parse worker; up --spark replaces it and picks up where 
   expect(new Set(inputs.map((x) => x.key))).toEqual(all);
   await eventually("every record parsed", () => of(env.SINK_INPUT_TOPIC).length >= published);
   expect(of(env.SINK_INPUT_TOPIC).length).toBe(published);
-});
+}, 600_000); // the first up --spark on a machine installs pyspark (a 455 MB download)
 
 test("the backend streams the real driver and the job's counters", async () => {
   const first = (name: string, ok?: (e: Record<string, unknown>) => boolean) =>
