@@ -15,6 +15,7 @@ import { eventually, freePort, scope, type TestScope } from "../helpers/infra.ts
 import { alive, processTree } from "../helpers/procs.ts";
 import { repoRoot, runScript } from "../helpers/run.ts";
 import { firstEvent } from "../helpers/sse.ts";
+import { fitsPane, openConsole } from "../helpers/terminal.ts";
 import { type Collected, collect } from "../helpers/workers.ts";
 
 setDefaultTimeout(240_000); // a whole stack, a real Spark driver, Kafka and Redis
@@ -121,6 +122,26 @@ test("the backend streams the real driver and the job's counters", async () => {
     records_in: readFixture(fixture("paraphrase-stream.jsonl")).length,
     records_out: okIds("paraphrase-stream.jsonl").length,
   });
+});
+
+test("the console shows parse on Spark, and the Spark view the real driver", async () => {
+  const tui = await openConsole(`http://127.0.0.1:${env.BACKEND_PORT}`);
+  try {
+    fitsPane(await tui.showing("the overview", [/parse\s+running \(Spark\)/, /Spark\s+running · 1 exec/]));
+    await tui.key("2");
+    const view = await tui.showing("the Spark view", [
+      /app kafka_vectorizer \(local-\d+\) · master local\[2\]/,
+      /cores 2 · memory/,
+      /input rows\/s/,
+      /processing rows\/s/,
+      /driver\s+127\.0\.0\.1:\d+\s+2\s/,
+    ]);
+    fitsPane(view);
+    await tui.key("3");
+    fitsPane(await tui.showing("the parse view", [/parse \(Spark job\) in .* records \d/]));
+  } finally {
+    await tui.close();
+  }
 });
 
 test("the stack stays on Spark: a plain up reuses it and starts nothing", async () => {
