@@ -156,6 +156,7 @@ class Counters:
             "dlq_by_reason": {},
         }
         self.query = None
+        self.cause = None
 
     def batch(self, total, ok, truncated, reasons, ms):
         with self.lock:
@@ -171,10 +172,14 @@ class Counters:
             c["last_flush_ts"] = time.time()
 
     def failed(self, err):
+        """The query stopped with `err`; returns what is recorded (the batch's own cause when known)."""
         with self.lock:
+            message = (self.cause or err)[:500]
+            self.cause = None
             self.c["restarts"] += 1
             self.c["retries"] += 1
-            self.c["last_error"] = err[:500]
+            self.c["last_error"] = message
+            return message
 
     def active(self):
         q = self.query
@@ -388,6 +393,10 @@ def batch_writer(spark, cfg, counters):
                     .parquet(cfg["parquet_dir"])
                 )
             counters.batch(total, ok, truncated, reasons, (time.time() - started) * 1000)
+        except Exception as err:
+            # Spark reports it as a Py4J traceback; keep the cause for /metrics and the log.
+            counters.cause = f"batch {batch_id}: {type(err).__name__}: {err}"
+            raise
         finally:
             df.unpersist()
 
@@ -415,7 +424,7 @@ def run(cfg, counters, stopping):
                 break
         except Exception as err:  # StreamingQueryException: restart from the checkpoint
             message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            counters.failed(message)
+            message = counters.failed(message)
             log(f"query failed, restarting from the checkpoint in {backoff:.0f}s: {message}")
             stopping.wait(backoff)
             backoff = min(backoff * 2, 30.0)

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Redis from "ioredis";
 import { createSparkSource } from "../../pipeline/backend/spark.ts";
 import type { DlqEntry } from "../../pipeline/contracts/dlq.ts";
 import { parseAgentResult } from "../../pipeline/contracts/extract.ts";
@@ -251,6 +252,72 @@ describe("recovery", () => {
           .filter((k) => k?.startsWith("recover-")),
       );
     await eventually("all 400 after the restart", () => keys().size === 400, 120_000);
+  });
+
+  test("a Redis outage fails the batch; the query restarts from the checkpoint until Redis is back, losing nothing", async () => {
+    const port = freePort();
+    const startRedis = () =>
+      Bun.spawn(
+        ["redis-server", "--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"],
+        {
+          stdout: "ignore",
+          stderr: "ignore",
+        },
+      );
+    let redis = startRedis();
+    const src = await s.topic("outage-src");
+    const ns = `${s.prefix}:outage`;
+    const job = await startSparkJob({
+      ...sparkEnv,
+      SPARK_KAFKA_TOPICS: src,
+      REDDB_URL: `redis://127.0.0.1:${port}`,
+      REDDB_NAMESPACE: ns,
+      VEC_OUTPUT_DIR: "",
+      VEC_CHECKPOINT: join(work, "checkpoint-outage"),
+      SPARK_UI_PORT: String(freePort()),
+    });
+    running.push(job);
+    redis.kill("SIGKILL");
+    await redis.exited;
+    const malformed = readFixture(join(repoRoot, "fixtures", "malformed.jsonl"));
+    const bad = malformed.filter(
+      (r) => !parseAgentResult(r.value, r.key === null ? null : Buffer.from(r.key)).ok,
+    );
+    const producer = s.kafka().producer();
+    await producer.connect();
+    await producer.send({ topic: src, messages: malformed.map(toMessage) });
+    await producer.disconnect();
+
+    const failing = await eventually(
+      "the query restarted",
+      async () => {
+        const m = await job.metrics();
+        return Number(m.restarts) >= 1 && m;
+      },
+      60_000,
+    );
+    expect(String(failing.last_error)).toMatch(/redis|connect/i);
+    expect(failing.records_in).toBe(0); // the failed batch is not counted, nor committed
+
+    redis = startRedis();
+    const client = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1 });
+    client.on("error", () => {}); // until the restarted server accepts connections
+    try {
+      await eventually(
+        "every DLQ entry in the restarted Redis",
+        async () => (await client.xlen(`${ns}:embeddings_dlq`).catch(() => 0)) >= bad.length,
+        120_000,
+      );
+      const m = await eventually("the batch counted", async () => {
+        const x = await job.metrics();
+        return x.records_in === malformed.length && x;
+      });
+      expect(m).toMatchObject({ dlq_records: bad.length, paused: false });
+    } finally {
+      client.disconnect();
+      await job.stop();
+      redis.kill("SIGKILL");
+    }
   });
 
   test("SIGTERM stops the query, the driver and the process cleanly", async () => {
