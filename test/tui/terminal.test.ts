@@ -4,7 +4,7 @@
  * must show live data, a free-text kNN query must return same-meaning neighbours, nothing may
  * overflow the pane, and `q` must quit.
  */
-import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { readFixture } from "../../scripts/lib/fixture-format.ts";
 import { replayFixture } from "../../scripts/lib/replay.ts";
