@@ -12,7 +12,7 @@
  * pair, and marked `truncated`.
  *
  * doc_id: the first of `doc_id`, `id`, `document_id`, `key` that is a non-blank string
- * (trimmed) or an integer (decimal string); else the Kafka record key (UTF-8, trimmed,
+ * (trimmed, lone surrogates → U+FFFD) or an integer (decimal string); else the Kafka record key (UTF-8, trimmed,
  * non-blank); else lowercase hex sha256 of the UTF-8 bytes of the emitted text.
  */
 import { createHash } from "node:crypto";
@@ -92,7 +92,8 @@ export function deriveDocId(parsed: unknown, key: Uint8Array | null, text: strin
   if (isPlainObject(parsed)) {
     for (const f of DOC_ID_FIELDS) {
       const v = parsed[f];
-      if (typeof v === "string" && v.trim() !== "") return v.trim();
+      // Lone surrogates become U+FFFD, as in the text: the key (UTF-8) and the value must agree.
+      if (typeof v === "string" && v.trim() !== "") return v.trim().toWellFormed();
       if (typeof v === "number" && Number.isSafeInteger(v)) return String(v);
     }
   }

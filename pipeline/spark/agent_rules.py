@@ -8,9 +8,9 @@ when possible (NaN/Infinity are not JSON). For an object, the first configured f
 surrogates become U+FFFD. Blank text (JavaScript's whitespace set) is DLQ `empty_text`.
 Longer texts are cut to `max_chars` UTF-16 code units, never inside a surrogate pair.
 
-doc_id: the first of doc_id, id, document_id, key that is a non-blank string (trimmed) or a
-safe integer (decimal); else the Kafka key (UTF-8, trimmed, non-blank); else sha256 of the
-emitted text's UTF-8 bytes, lowercase hex.
+doc_id: the first of doc_id, id, document_id, key that is a non-blank string (trimmed, lone
+surrogates replaced by U+FFFD) or a safe integer (decimal); else the Kafka key (UTF-8, trimmed,
+non-blank); else sha256 of the emitted text's UTF-8 bytes, lowercase hex.
 
 Run as `python agent_rules.py < cases.jsonl`: each line `{"key", "value_b64", "fields"?,
 "max_chars"?}` gets one line of outcome JSON — the agreement tests compare it with Bun's.
@@ -99,7 +99,7 @@ def derive_doc_id(parsed, key, text):
         for f in DOC_ID_FIELDS:
             v = parsed.get(f)
             if isinstance(v, str) and js_trim(v) != "":
-                return js_trim(v)
+                return _LONE_SURROGATE.sub("\ufffd", js_trim(v))
             as_int = _safe_integer(v)
             if as_int is not None:
                 return as_int
