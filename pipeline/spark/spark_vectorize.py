@@ -68,6 +68,11 @@ def read_settings(env):
             "`npm run up -- --spark`, which passes every setting; run it with --help for the list."
         )
     s = {name: env[name] for name, _ in SETTINGS}
+    if not s["EMBED_DLQ_TOPIC"] and not s["REDDB_URL"].startswith("redis"):
+        raise SystemExit(
+            "spark_vectorize.py: no DLQ target: set EMBED_DLQ_TOPIC or a redis:// REDDB_URL, "
+            "or records that fail would have nowhere to go"
+        )
     return {
         "brokers": s["KAFKA_BOOTSTRAP_SERVERS"],
         "topics": [t.strip() for t in s["SPARK_KAFKA_TOPICS"].split(",") if t.strip()],
@@ -105,7 +110,10 @@ def _strict_text(b):
 
 
 def record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_chars):
-    """One record -> (ok, doc_id, reason, truncated, text, payload JSON) as the Bun parse worker writes it."""
+    """One record -> (ok, Kafka key, reason, truncated, text, payload JSON) as the Bun parse worker writes it.
+
+    The key is the doc_id, or for a DLQ entry the source key as UTF-8 text (pipeline/core/dlq.ts).
+    """
     r = agent_rules.parse_agent_result(value, key, fields, max_chars)
     if r["ok"]:
         out = {"text": r["text"], "topic": topic, "kafka_ts": kafka_ts, "doc_id": r["doc_id"]}
@@ -113,6 +121,7 @@ def record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_c
             out["truncated"] = True
         return (True, r["doc_id"], None, r["truncated"], r["text"], _dumps(out))
     value = None if value is None else bytes(value)
+    source_key = None if key is None else bytes(key).decode("utf-8", errors="replace")
     envelope = {
         "stage": "parse",
         "reason": r["reason"],
@@ -127,13 +136,13 @@ def record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_c
             "topic": topic,
             "partition": partition,
             "offset": str(offset),
-            "key": None if key is None else bytes(key).decode("utf-8", errors="replace"),
+            "key": source_key,
             "timestamp": kafka_ts,
         },
         "value_b64": None if value is None else base64.b64encode(value).decode("ascii"),
         "value": None if value is None else _strict_text(value),
     }
-    return (False, None, r["reason"], False, None, _dumps(envelope))
+    return (False, source_key, r["reason"], False, None, _dumps(envelope))
 
 
 class Counters:
@@ -153,6 +162,7 @@ class Counters:
             "last_batch_ms": None,
             "last_flush_ts": None,
             "last_error": None,
+            "outage_since": None,
             "dlq_by_reason": {},
         }
         self.query = None
@@ -171,13 +181,28 @@ class Counters:
             c["last_batch_ms"] = round(ms, 1)
             c["last_flush_ts"] = time.time()
 
+    def sink_failed(self, message):
+        """A sink call failed and will be retried: the job is paused until it succeeds."""
+        with self.lock:
+            self.c["retries"] += 1
+            self.c["last_error"] = message[:500]
+            if self.c["outage_since"] is None:
+                self.c["outage_since"] = time.time()
+
+    def sink_ok(self):
+        with self.lock:
+            self.c["outage_since"] = None
+
+    def batch_failed(self, message):
+        with self.lock:
+            self.cause = message[:500]
+
     def failed(self, err):
         """The query stopped with `err`; returns what is recorded (the batch's own cause when known)."""
         with self.lock:
             message = (self.cause or err)[:500]
             self.cause = None
             self.c["restarts"] += 1
-            self.c["retries"] += 1
             self.c["last_error"] = message
             return message
 
@@ -192,7 +217,7 @@ class Counters:
         with self.lock:
             doc = {"engine": "spark", "started_ts": self.started, **json.loads(json.dumps(self.c))}
         q = self.query
-        doc["paused"] = not self.active()
+        doc["paused"] = doc["outage_since"] is not None or not self.active()
         doc["in_flight"] = 0
         doc["lag"] = None
         progress = None
@@ -201,12 +226,7 @@ class Counters:
         except Exception:
             pass
         if progress:
-            lags = [
-                int(src["metrics"]["maxOffsetsBehindLatest"])
-                for src in progress.get("sources", [])
-                if isinstance(src.get("metrics"), dict) and "maxOffsetsBehindLatest" in src["metrics"]
-            ]
-            doc["lag"] = sum(lags) if lags else None
+            doc["lag"] = lag_of(progress)
             doc["spark"] = {
                 "query": progress.get("name"),
                 "batch_id": progress.get("batchId"),
@@ -217,6 +237,30 @@ class Counters:
             }
         doc["ts"] = time.time()
         return doc
+
+
+def _offsets(v):
+    """A progress offset: Spark's {topic: {partition: offset}} JSON (a string or already parsed)."""
+    if isinstance(v, str):
+        try:
+            v = json.loads(v)
+        except ValueError:
+            return {}
+    return v if isinstance(v, dict) else {}
+
+
+def lag_of(progress):
+    """Records behind the newest, summed over partitions, when the last batch was planned."""
+    total, known = 0, False
+    for src in progress.get("sources", []):
+        end, latest = _offsets(src.get("endOffset")), _offsets(src.get("latestOffset"))
+        for topic, parts in latest.items():
+            for part, newest in (parts or {}).items():
+                done = (end.get(topic) or {}).get(part)
+                if isinstance(newest, int) and isinstance(done, int):
+                    total += max(0, newest - done)
+                    known = True
+    return total if known else None
 
 
 def serve_metrics(counters, host, port):
@@ -262,7 +306,14 @@ def build_session(cfg):
         .config("spark.sql.streaming.metricsEnabled", "true")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        # kafka_ts in milliseconds, as the parse worker's Parquet has it (parsed_ts too, then).
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MILLIS")
+        # A streaming driver makes a job per micro-batch: keep the UI's lists (and the REST
+        # answers the backend polls) short.
+        .config("spark.ui.retainedJobs", "200")
+        .config("spark.ui.retainedStages", "200")
+        .config("spark.sql.ui.retainedExecutions", "50")
+        .config("spark.streaming.ui.retainedBatches", "100")
         .config("spark.sql.session.timeZone", "UTC")
     )
     spark = builder.getOrCreate()
@@ -278,7 +329,7 @@ def parsed_stream(spark, cfg):
     schema = T.StructType(
         [
             T.StructField("ok", T.BooleanType(), False),
-            T.StructField("doc_id", T.StringType(), True),
+            T.StructField("key", T.StringType(), True),
             T.StructField("reason", T.StringType(), True),
             T.StructField("truncated", T.BooleanType(), False),
             T.StructField("text", T.StringType(), True),
@@ -311,15 +362,59 @@ def parsed_stream(spark, cfg):
     )
 
 
-def batch_writer(spark, cfg, counters):
+def first_line(err):
+    """An exception's message without the JVM stack trace Py4J appends."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def batch_writer(cfg, counters, stopping, redis_client):
+    """The foreachBatch function: tally, then every sink, each retried until it succeeds."""
     from pyspark.sql import functions as F
 
     kafka = {"kafka.bootstrap.servers": cfg["brokers"]}
-    redis_client = None
-    if cfg["redis_url"]:
-        import redis
 
-        redis_client = redis.Redis.from_url(cfg["redis_url"], socket_timeout=10)
+    def retrying(what, fn):
+        # Like the Bun runner: a sink that fails is retried with backoff (the job reports
+        # paused meanwhile); the sinks that succeeded are not written again.
+        delay = 1.0
+        while True:
+            try:
+                result = fn()
+                counters.sink_ok()
+                return result
+            except Exception as err:
+                if stopping.is_set():
+                    raise
+                message = f"{what}: {type(err).__name__}: {first_line(err)}"
+                counters.sink_failed(message)
+                log(f"{message}; retrying in {delay:.0f}s")
+                stopping.wait(delay)
+                if stopping.is_set():
+                    raise
+                delay = min(delay * 2, 30.0)
+
+    def to_kafka(frame, topic):
+        return lambda: frame.write.format("kafka").options(**kafka).option("topic", topic).save()
+
+    def to_redis(rows):
+        written = [0]  # resumes where a failed attempt stopped
+
+        def append():
+            while written[0] < len(rows):
+                chunk = rows[written[0] : written[0] + 500]
+                pipe = redis_client.pipeline(transaction=False)
+                for reason, payload in chunk:
+                    pipe.xadd(
+                        cfg["dlq_stream"],
+                        {"stage": "parse", "reason": reason, "doc_id": "", "value": payload},
+                        maxlen=cfg["stream_maxlen"],
+                        approximate=True,
+                    )
+                pipe.execute()
+                written[0] += len(chunk)
+
+        return append
 
     def write(df, batch_id):
         started = time.time()
@@ -340,62 +435,39 @@ def batch_writer(spark, cfg, counters):
             good = df.where(F.col("r.ok"))
             bad = df.where(~F.col("r.ok"))
             if ok:
-                (
-                    good.select(F.col("r.doc_id").alias("key"), F.col("r.payload").alias("value"))
-                    .write.format("kafka")
-                    .options(**kafka)
-                    .option("topic", cfg["sink_topic"])
-                    .save()
-                )
+                out = good.select(F.col("r.key").alias("key"), F.col("r.payload").alias("value"))
+                retrying("Kafka output", to_kafka(out, cfg["sink_topic"]))
             if reasons and cfg["dlq_topic"]:
                 header = lambda name, col: F.struct(F.lit(name).alias("key"), col.cast("binary").alias("value"))  # noqa: E731
-                (
-                    bad.select(
-                        F.col("key"),
-                        F.col("r.payload").alias("value"),
-                        F.array(header("stage", F.lit("parse")), header("reason", F.col("r.reason"))).alias(
-                            "headers"
-                        ),
-                    )
-                    .write.format("kafka")
-                    .options(**kafka)
-                    .option("topic", cfg["dlq_topic"])
-                    .save()
+                dead = bad.select(
+                    F.col("r.key").alias("key"),
+                    F.col("r.payload").alias("value"),
+                    F.array(header("stage", F.lit("parse")), header("reason", F.col("r.reason"))).alias("headers"),
                 )
+                retrying("Kafka DLQ", to_kafka(dead, cfg["dlq_topic"]))
             if reasons and redis_client is not None:
-                pipe = redis_client.pipeline(transaction=False)
-                for row in bad.select("r.reason", "r.payload").toLocalIterator():
-                    pipe.xadd(
-                        cfg["dlq_stream"],
-                        {"stage": "parse", "reason": row["reason"], "doc_id": "", "value": row["payload"]},
-                        maxlen=cfg["stream_maxlen"],
-                        approximate=True,
-                    )
-                    if len(pipe) >= 500:
-                        pipe.execute()
-                pipe.execute()
+                rows = [(r["reason"], r["payload"]) for r in bad.select("r.reason", "r.payload").collect()]
+                retrying("Redis DLQ stream", to_redis(rows))
             if ok and cfg["parquet_dir"]:
-                (
-                    good.select(
-                        F.col("r.doc_id").alias("doc_id"),
-                        "topic",
-                        F.col("r.text").alias("text"),
-                        F.col("timestamp").alias("kafka_ts"),
-                        F.col("r.truncated").alias("truncated"),
-                        F.current_timestamp().alias("parsed_ts"),
-                        F.col("topic").alias("source_topic"),
-                        F.col("partition").alias("source_partition"),
-                        F.col("offset").alias("source_offset"),
-                    )
-                    .coalesce(1)
-                    .write.mode("append")
-                    .option("compression", "snappy")
-                    .parquet(cfg["parquet_dir"])
+                rows = good.select(
+                    F.col("r.key").alias("doc_id"),
+                    "topic",
+                    F.col("r.text").alias("text"),
+                    F.col("timestamp").alias("kafka_ts"),
+                    F.col("r.truncated").alias("truncated"),
+                    F.current_timestamp().alias("parsed_ts"),
+                    F.col("topic").alias("source_topic"),
+                    F.col("partition").alias("source_partition"),
+                    F.col("offset").alias("source_offset"),
+                ).coalesce(1)
+                retrying(
+                    "Parquet",
+                    lambda: rows.write.mode("append").option("compression", "snappy").parquet(cfg["parquet_dir"]),
                 )
             counters.batch(total, ok, truncated, reasons, (time.time() - started) * 1000)
         except Exception as err:
             # Spark reports it as a Py4J traceback; keep the cause for /metrics and the log.
-            counters.cause = f"batch {batch_id}: {type(err).__name__}: {err}"
+            counters.batch_failed(f"batch {batch_id}: {type(err).__name__}: {first_line(err)}")
             raise
         finally:
             df.unpersist()
@@ -405,14 +477,27 @@ def batch_writer(spark, cfg, counters):
 
 def run(cfg, counters, stopping):
     spark = build_session(cfg)
+    # After the session: PySpark installs its own SIGINT handler when the context starts.
+    def on_signal(signum, _frame):
+        log(f"signal {signum}: stopping the query")
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     log(f"Spark {spark.version} up, UI {spark.sparkContext.uiWebUrl}")
+    redis_client = None
+    if cfg["redis_url"]:
+        import redis
+
+        redis_client = redis.Redis.from_url(cfg["redis_url"], socket_timeout=10, socket_connect_timeout=5)
+    write = batch_writer(cfg, counters, stopping, redis_client)
     backoff = 1.0
     while not stopping.is_set():
         stream = parsed_stream(spark, cfg)
         writer = stream.writeStream.queryName("parse").option("checkpointLocation", cfg["checkpoint"])
         if cfg["trigger_sec"] > 0:
             writer = writer.trigger(processingTime=f"{cfg['trigger_sec']} seconds")
-        query = writer.foreachBatch(batch_writer(spark, cfg, counters)).start()
+        query = writer.foreachBatch(write).start()
         counters.query = query
         log(f"query parse started (id {query.id}) on {','.join(cfg['topics'])} -> {cfg['sink_topic']}")
         try:
@@ -423,11 +508,14 @@ def run(cfg, counters, stopping):
                 query.stop()
                 break
         except Exception as err:  # StreamingQueryException: restart from the checkpoint
-            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            message = counters.failed(message)
+            message = counters.failed(first_line(err))
+            if stopping.is_set():
+                break
             log(f"query failed, restarting from the checkpoint in {backoff:.0f}s: {message}")
             stopping.wait(backoff)
             backoff = min(backoff * 2, 30.0)
+    if redis_client is not None:
+        redis_client.close()
     spark.stop()
 
 
@@ -442,13 +530,6 @@ def main(argv):
     counters = Counters()
     server = serve_metrics(counters, *cfg["metrics"])
     stopping = threading.Event()
-
-    def on_signal(signum, _frame):
-        log(f"signal {signum}: stopping the query")
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     try:
         run(cfg, counters, stopping)
     finally:

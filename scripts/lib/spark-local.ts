@@ -173,12 +173,21 @@ export function sparkJobEnv(
   };
 }
 
-/** Everything the job needs, fetched when missing, and the spec to start it with. */
-export async function sparkDaemon(cfg: Config, progress: Progress, log: string): Promise<DaemonSpec> {
+/** pyspark and the connector jars, fetched when missing (cached per version). */
+export async function ensureSparkRuntime(
+  cfg: Config,
+  progress: Progress,
+): Promise<{ python: string; jars: string[] }> {
   progress.update("pyspark (PyPI)");
   const python = await ensureSparkVenv(cfg, progress);
   progress.update("Kafka connector jars (Maven)");
   const jars = await ensureSparkJars(cfg, progress);
+  return { python, jars };
+}
+
+/** Everything the job needs, fetched when missing, and the spec to start it with. */
+export async function sparkDaemon(cfg: Config, progress: Progress, log: string): Promise<DaemonSpec> {
+  const { python, jars } = await ensureSparkRuntime(cfg, progress);
   const offsets = await startingOffsets(cfg);
   mkdirSync(cfg.spark.checkpoint, { recursive: true });
   if (cfg.parse.outputDir) mkdirSync(cfg.parse.outputDir, { recursive: true });
@@ -213,8 +222,9 @@ export function sparkProcessRunning(): boolean {
  */
 export async function startSparkJob(env: Record<string, string>, port = freePort()): Promise<WorkerHandle> {
   const cfg = loadConfig({ ...process.env, ...env, PARSE_METRICS_PORT: String(port) });
-  const python = await step(`Spark ${cfg.spark.version}: pyspark venv`, (p) => ensureSparkVenv(cfg, p));
-  const jars = await step(`Spark ${cfg.spark.version}: Kafka connector jars`, (p) => ensureSparkJars(cfg, p));
+  const { python, jars } = await step(`Spark ${cfg.spark.version} runtime (pyspark, Kafka connector)`, (p) =>
+    ensureSparkRuntime(cfg, p),
+  );
   const jobEnv = sparkJobEnv(cfg, jars, python, cfg.spark.startingOffsets || "earliest");
   return startWorker(
     SPARK_PROBE,

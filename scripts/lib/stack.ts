@@ -15,7 +15,7 @@ import {
   writeKafkaConfig,
 } from "./kafka-local.ts";
 import { isLoopback, splitHostPort } from "./net.ts";
-import { type DaemonSpec, isRunning, readRecord } from "./procs.ts";
+import { type DaemonSpec, readRecord } from "./procs.ts";
 import { type Progress, step } from "./progress.ts";
 import { ensureRedisServer, redisDaemon } from "./redis-local.ts";
 import { sparkDaemon, sparkProcessRunning } from "./spark-local.ts";
@@ -102,9 +102,8 @@ export function stackEnv(
     VEC_OUTPUT_DIR: join(base.local.stateDir, "parquet", "parsed"),
     EMBED_METRICS_PORT: "9101",
   };
-  // A stack brought up with --spark stays on Spark until it is brought down.
-  const spark = readRecord(base.local.stateDir, SPARK_COMPONENT);
-  if (spark && isRunning(spark)) defaults.PARSE_ENGINE = "spark";
+  // A stack brought up with --spark stays on Spark (even if the job died) until `down`.
+  if (readRecord(base.local.stateDir, SPARK_COMPONENT)) defaults.PARSE_ENGINE = "spark";
   const out = { ...env };
   for (const [k, v] of Object.entries(defaults)) if (out[k] === undefined) out[k] = v;
   return out;
@@ -194,7 +193,7 @@ function sparkComponent(cfg: Config): Component {
     name: SPARK_COMPONENT,
     tier: "pipeline",
     address: `${host}:${port} (Spark UI 127.0.0.1:${cfg.spark.uiPort})`,
-    envVar: "",
+    envVar: "PARSE_METRICS_PORT / SPARK_UI_PORT",
     local: true,
     ports: [port, cfg.spark.uiPort],
     healthy: async () => sparkProcessRunning() && (await httpHealthy(`http://${host}:${port}/health`)),
@@ -215,10 +214,17 @@ export function components(cfg: Config, tiers: Tier[] = ["infra", "pipeline"]): 
     infermeshComponent(cfg),
     cfg.spark.engine === "spark"
       ? sparkComponent(cfg)
-      : workerComponent(cfg, PARSE_COMPONENT, "parse.ts", cfg.parse.metricsHost, cfg.parse.metricsPort),
-    workerComponent(cfg, "embed-worker", "embed-worker.ts", cfg.embed.metricsHost, cfg.embed.metricsPort),
-    workerComponent(cfg, "indexer", "indexer.ts", cfg.index.metricsHost, cfg.index.metricsPort),
+      : workerComponent(cfg, PARSE_COMPONENT, "parse.ts", cfg.parse.metricsHost, cfg.parse.metricsPort, {
+          envVar: "PARSE_METRICS_PORT",
+        }),
+    workerComponent(cfg, "embed-worker", "embed-worker.ts", cfg.embed.metricsHost, cfg.embed.metricsPort, {
+      envVar: "EMBED_METRICS_PORT",
+    }),
+    workerComponent(cfg, "indexer", "indexer.ts", cfg.index.metricsHost, cfg.index.metricsPort, {
+      envVar: "INDEX_METRICS_PORT",
+    }),
     workerComponent(cfg, "backend", "backend.ts", cfg.backend.host, cfg.backend.port, {
+      envVar: "BACKEND_PORT",
       healthy: () => httpHealthy(`http://${cfg.backend.host}:${cfg.backend.port}/health`, cfg.backend.token),
     }),
   ].filter((c): c is Component => c !== undefined);

@@ -1,8 +1,10 @@
 /** `up` as a library: used by scripts/up.ts and by the test helpers. */
+import { existsSync, rmSync } from "node:fs";
 import { type Config, projectTopics } from "../../pipeline/config.ts";
 import { portOpen } from "./net.ts";
 import { isRunning, readRecord, removeRecord, startDaemon, stopProcess, tail } from "./procs.ts";
 import { info, ScriptError, step, waitUntil } from "./progress.ts";
+import { ensureSparkRuntime } from "./spark-local.ts";
 import { type Component, components, PARSE_COMPONENT, SPARK_COMPONENT, type Tier } from "./stack.ts";
 import { ensureTopics } from "./topics.ts";
 
@@ -40,7 +42,7 @@ async function ensureComponent(cfg: Config, c: Component): Promise<"started" | "
     if (await portOpen("127.0.0.1", port)) {
       throw new ScriptError(
         `${c.name} cannot start: 127.0.0.1:${port} is in use by a program that is not a healthy ${c.name}. ` +
-          `Free the port, or set ${c.envVar} to another address.`,
+          `Free the port, or point ${c.envVar} elsewhere.`,
       );
     }
   }
@@ -60,22 +62,35 @@ async function ensureComponent(cfg: Config, c: Component): Promise<"started" | "
   return "started";
 }
 
-/** Stops the other parse engine when `up` brought one up before, so two never consume side by side. */
-async function stopOtherParseEngine(cfg: Config): Promise<void> {
-  const other = cfg.spark.engine === "spark" ? PARSE_COMPONENT : SPARK_COMPONENT;
+/**
+ * Parse runs on one engine at a time. Switching to Spark fetches its runtime first (a failed
+ * download leaves the Bun worker running), then stops the Bun worker and removes an older
+ * Spark checkpoint, so the job starts at the offsets the Bun worker's group committed last.
+ * Switching back (PARSE_ENGINE=bun) stops the Spark job.
+ */
+async function switchParseEngine(cfg: Config): Promise<void> {
+  const toSpark = cfg.spark.engine === "spark";
+  const other = toSpark ? PARSE_COMPONENT : SPARK_COMPONENT;
   const rec = readRecord(cfg.local.stateDir, other);
   if (!rec) return;
+  if (toSpark) await step(`Preparing Spark ${cfg.spark.version}`, (p) => ensureSparkRuntime(cfg, p));
   if (isRunning(rec)) {
     await step(`Stopping ${other} (pid ${rec.pid}): parse runs on ${cfg.spark.engine} now`, () =>
       stopProcess(rec),
     );
   }
   removeRecord(cfg.local.stateDir, other);
+  if (toSpark && existsSync(cfg.spark.checkpoint)) {
+    rmSync(cfg.spark.checkpoint, { recursive: true, force: true });
+    info(
+      `Removed the older Spark checkpoint ${cfg.spark.checkpoint}: the job starts where the Bun worker stopped`,
+    );
+  }
 }
 
 export async function up(cfg: Config, tiers: Tier[]): Promise<UpResult> {
   const result: UpResult = { started: [], reused: [], topicsCreated: [] };
-  if (tiers.includes("pipeline")) await stopOtherParseEngine(cfg);
+  if (tiers.includes("pipeline")) await switchParseEngine(cfg);
   for (const c of components(cfg, tiers)) {
     const how = await ensureComponent(cfg, c);
     result[how].push(c.name);
