@@ -271,7 +271,10 @@ def serve_metrics(counters, host, port):
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (a health probe's timeout)
 
         def do_GET(self):
             path = self.path.split("?")[0]
