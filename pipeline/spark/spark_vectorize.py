@@ -222,7 +222,9 @@ class Counters:
         doc["lag"] = None
         progress = None
         try:
-            progress = q.lastProgress if q is not None else None
+            last = q.lastProgress if q is not None else None
+            # A StreamingQueryProgress; its `json` has the offsets as JSON (its items do not).
+            progress = json.loads(last.json) if last is not None and hasattr(last, "json") else last
         except Exception:
             pass
         if progress:
@@ -240,12 +242,7 @@ class Counters:
 
 
 def _offsets(v):
-    """A progress offset: Spark's {topic: {partition: offset}} JSON (a string or already parsed)."""
-    if isinstance(v, str):
-        try:
-            v = json.loads(v)
-        except ValueError:
-            return {}
+    """A progress offset, Spark's {topic: {partition: offset}}."""
     return v if isinstance(v, dict) else {}
 
 

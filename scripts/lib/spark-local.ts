@@ -182,6 +182,7 @@ export async function ensureSparkRuntime(
   const python = await ensureSparkVenv(cfg, progress);
   progress.update("Kafka connector jars (Maven)");
   const jars = await ensureSparkJars(cfg, progress);
+  progress.update(`ready: pyspark ${cfg.spark.version}, ${jars.length} connector jars`);
   return { python, jars };
 }
 

@@ -73,7 +73,11 @@ async function switchParseEngine(cfg: Config): Promise<void> {
   const other = toSpark ? PARSE_COMPONENT : SPARK_COMPONENT;
   const rec = readRecord(cfg.local.stateDir, other);
   if (!rec) return;
-  if (toSpark) await step(`Preparing Spark ${cfg.spark.version}`, (p) => ensureSparkRuntime(cfg, p));
+  if (toSpark) {
+    await step(`Preparing Spark ${cfg.spark.version} (pyspark from PyPI, Kafka connector from Maven)`, (p) =>
+      ensureSparkRuntime(cfg, p),
+    );
+  }
   if (isRunning(rec)) {
     await step(`Stopping ${other} (pid ${rec.pid}): parse runs on ${cfg.spark.engine} now`, () =>
       stopProcess(rec),

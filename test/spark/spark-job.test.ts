@@ -161,6 +161,8 @@ describe("the Spark job and the Bun parse worker, on the same input", () => {
       return m.records_in === records.length && m;
     });
     const b = await bunParse.metrics();
+    // Lag as the Bun worker reports it: records behind the newest, over all partitions.
+    await eventually("lag 0 once caught up", async () => (await spark.metrics()).lag === 0);
     expect(sp).toMatchObject({
       engine: "spark",
       records_in: records.length,
