@@ -277,7 +277,7 @@ def serve_metrics(counters, host, port):
             path = self.path.split("?")[0]
             if path == "/health":
                 ok = counters.active()
-                self._send(200 if ok else 503, {"status": "ok" if ok else "starting", "engine": "spark"})
+                self._send(200 if ok else 503, {"status": "ok" if ok else "query not active", "engine": "spark"})
             elif path == "/metrics":
                 self._send(200, counters.snapshot())
             else:
