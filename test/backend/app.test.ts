@@ -10,7 +10,8 @@ import {
 } from "../../pipeline/backend/app.ts";
 import type { Logger } from "../../pipeline/core/log.ts";
 import { KnnError, type KnnResult } from "../../pipeline/knn/types.ts";
-import { eventually, freePort } from "../helpers/wait.ts";
+import { downSources } from "../helpers/backend.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const TOKEN = "backend-s3cret";
 
@@ -89,21 +90,13 @@ const dlqItems = Array.from({ length: 20 }, (_, i) => ({
 const dlqCalls: number[] = [];
 
 function deps(knn = fakeKnn()): BackendDeps & { knn: ReturnType<typeof fakeKnn> } {
-  const down = `http://127.0.0.1:${freePort()}`;
   return {
     knn,
     async dlqTail(limit: number) {
       dlqCalls.push(limit);
       return dlqItems.slice(0, limit);
     },
-    sources: {
-      infermeshUrl: down,
-      embedWorkerUrl: down,
-      parseUrl: down,
-      indexerUrl: down,
-      sparkUiUrl: `${down}/api/v1`,
-      parquetDirs: {},
-    },
+    sources: downSources(),
   };
 }
 

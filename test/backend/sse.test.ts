@@ -15,7 +15,8 @@ import {
 import type { InfermeshEvent, VectorizerEvent, WorkerEvent } from "../../pipeline/backend/events.ts";
 import { SseChannel } from "../../pipeline/backend/sse.ts";
 import type { Logger } from "../../pipeline/core/log.ts";
-import { eventually, freePort } from "../helpers/wait.ts";
+import { downSources } from "../helpers/backend.ts";
+import { eventually } from "../helpers/wait.ts";
 
 setDefaultTimeout(30_000);
 
@@ -68,19 +69,6 @@ function fakeInfermesh() {
   });
   cleanup.push(() => server.stop(true));
   return { state, url: `http://127.0.0.1:${server.port}` };
-}
-
-function sources(over: Partial<BackendSources> = {}): BackendSources {
-  const down = `http://127.0.0.1:${freePort()}`;
-  return {
-    infermeshUrl: down,
-    embedWorkerUrl: down,
-    parseUrl: down,
-    indexerUrl: down,
-    sparkUiUrl: `${down}/api/v1`,
-    parquetDirs: {},
-    ...over,
-  };
 }
 
 interface Running {
@@ -154,7 +142,7 @@ const EMBED = "/api/embed-worker/stream";
 describe("event streams", () => {
   test("events have increasing ids and carry the worker's metrics and rates", async () => {
     const w = fakeWorker();
-    const r = serve(sources({ embedWorkerUrl: w.url }), { pollIntervalMs: 30 });
+    const r = serve(downSources({ embedWorkerUrl: w.url }), { pollIntervalMs: 30 });
     const c = listen<WorkerEvent>(`${r.base}${EMBED}`);
     await eventually("the condition", () => c.events.length >= 3, 10_000, 5);
     const ids = c.events.map((e) => Number(e.id));
@@ -178,7 +166,7 @@ describe("event streams", () => {
   });
 
   test("the stream starts with retry and has the SSE headers", async () => {
-    const r = serve(sources(), { pollIntervalMs: 60_000, retryMs: 3000 });
+    const r = serve(downSources(), { pollIntervalMs: 60_000, retryMs: 3000 });
     const s = await rawStream(`${r.base}${EMBED}`);
     expect(s.res.status).toBe(200);
     expect(s.res.headers.get("content-type")).toStartWith("text/event-stream");
@@ -190,7 +178,7 @@ describe("event streams", () => {
 
   test("two clients share one poller; a new client gets the latest snapshot at once", async () => {
     const w = fakeWorker();
-    const r = serve(sources({ embedWorkerUrl: w.url }), { pollIntervalMs: 60_000 });
+    const r = serve(downSources({ embedWorkerUrl: w.url }), { pollIntervalMs: 60_000 });
     const a = listen<WorkerEvent>(`${r.base}${EMBED}`);
     await eventually("the condition", () => a.events.length === 1, 10_000, 5);
     expect(w.state.hits).toBe(1);
@@ -203,7 +191,7 @@ describe("event streams", () => {
 
   test("with a short interval every snapshot reaches both clients from one upstream request each", async () => {
     const w = fakeWorker();
-    const r = serve(sources({ embedWorkerUrl: w.url }), { pollIntervalMs: 20 });
+    const r = serve(downSources({ embedWorkerUrl: w.url }), { pollIntervalMs: 20 });
     const a = listen<WorkerEvent>(`${r.base}${EMBED}`);
     const b = listen<WorkerEvent>(`${r.base}${EMBED}`);
     await eventually("the condition", () => a.events.length >= 5 && b.events.length >= 5, 10_000, 5);
@@ -222,7 +210,7 @@ describe("event streams", () => {
   test("the poller stops when the last client disconnects", async () => {
     const w = fakeWorker();
     const witness = fakeWorker();
-    const r = serve(sources({ embedWorkerUrl: w.url, parseUrl: witness.url }), { pollIntervalMs: 20 });
+    const r = serve(downSources({ embedWorkerUrl: w.url, parseUrl: witness.url }), { pollIntervalMs: 20 });
     const a = listen<WorkerEvent>(`${r.base}${EMBED}`);
     const b = listen<WorkerEvent>(`${r.base}${EMBED}`);
     await eventually("the condition", () => a.events.length >= 2 && b.events.length >= 2, 10_000, 5);
@@ -248,7 +236,7 @@ describe("event streams", () => {
 
   test("an aborted request is dropped at once, and a later client restarts the poller", async () => {
     const w = fakeWorker();
-    const r = serve(sources({ embedWorkerUrl: w.url }), { pollIntervalMs: 60_000 });
+    const r = serve(downSources({ embedWorkerUrl: w.url }), { pollIntervalMs: 60_000 });
     const s = await rawStream(`${r.base}${EMBED}`);
     await eventually("the condition", () => s.state.text.includes("data:"), 10_000, 5);
     expect(r.backend.streams()[EMBED]).toMatchObject({ clients: 1, polling: true });
@@ -273,7 +261,7 @@ describe("event streams", () => {
             shards: () => Promise.reject(new Error("unused")),
           },
           dlqTail: async () => [],
-          sources: sources(),
+          sources: downSources(),
         },
         { log: quiet, pollIntervalMs: 60_000, heartbeatMs: 60_000, upstreamTimeoutMs: 500 },
       );
@@ -322,7 +310,7 @@ describe("event streams", () => {
   });
 
   test("heartbeats are sent as comments at the heartbeat interval", async () => {
-    const r = serve(sources(), { pollIntervalMs: 60_000, heartbeatMs: 25 });
+    const r = serve(downSources(), { pollIntervalMs: 60_000, heartbeatMs: 25 });
     const s = await rawStream(`${r.base}${EMBED}`);
     await eventually(
       "the condition",
@@ -335,7 +323,7 @@ describe("event streams", () => {
 
   test("an EventSource reconnects after the server restarts, and ids keep increasing", async () => {
     const w = fakeWorker();
-    const src = sources({ embedWorkerUrl: w.url });
+    const src = downSources({ embedWorkerUrl: w.url });
     const first = serve(src, { pollIntervalMs: 30 });
     const port = first.server.port as number;
     const c = listen<WorkerEvent>(`${first.base}${EMBED}`);
@@ -353,7 +341,7 @@ describe("event streams", () => {
   });
 
   test("an unreachable worker is reported as such, on every worker stream", async () => {
-    const r = serve(sources(), { pollIntervalMs: 60_000 });
+    const r = serve(downSources(), { pollIntervalMs: 60_000 });
     for (const path of [EMBED, "/api/parse/stream", "/api/indexer/stream"]) {
       const c = listen<WorkerEvent>(`${r.base}${path}`);
       await eventually("the condition", () => c.events.length === 1, 10_000, 5);
@@ -367,7 +355,7 @@ describe("event streams", () => {
   test("parse and indexer streams have the embed-worker stream's shape", async () => {
     const parse = fakeWorker();
     const indexer = fakeWorker();
-    const r = serve(sources({ parseUrl: parse.url, indexerUrl: indexer.url }), { pollIntervalMs: 20 });
+    const r = serve(downSources({ parseUrl: parse.url, indexerUrl: indexer.url }), { pollIntervalMs: 20 });
     const p = listen<WorkerEvent>(`${r.base}/api/parse/stream`);
     const i = listen<WorkerEvent>(`${r.base}/api/indexer/stream`);
     await eventually("the condition", () => p.events.length >= 2 && i.events.length >= 2, 10_000, 5);
@@ -379,7 +367,7 @@ describe("event streams", () => {
 
   test("a worker counter reset gives no rate rather than a negative one", async () => {
     const w = fakeWorker();
-    const r = serve(sources({ embedWorkerUrl: w.url }), { pollIntervalMs: 20 });
+    const r = serve(downSources({ embedWorkerUrl: w.url }), { pollIntervalMs: 20 });
     const c = listen<WorkerEvent>(`${r.base}${EMBED}`);
     await eventually("the condition", () => c.events.length >= 2, 10_000, 5);
     w.state.records = -1000; // the worker restarted: its counters start over
@@ -396,7 +384,7 @@ describe("InferMesh stream", () => {
   test("healthy with a round trip, and the embed worker's throughput from its counters", async () => {
     const im = fakeInfermesh();
     const w = fakeWorker();
-    const r = serve(sources({ infermeshUrl: im.url, embedWorkerUrl: w.url }), { pollIntervalMs: 20 });
+    const r = serve(downSources({ infermeshUrl: im.url, embedWorkerUrl: w.url }), { pollIntervalMs: 20 });
     const c = listen<InfermeshEvent>(`${r.base}/api/infermesh/stream`);
     await eventually("the condition", () => c.events.length >= 2, 10_000, 5);
     const [a, b] = c.events.map((e) => e.data);
@@ -417,7 +405,7 @@ describe("InferMesh stream", () => {
   });
 
   test("unreachable InferMesh and worker: status unreachable, no RTT, no rows", async () => {
-    const r = serve(sources(), { pollIntervalMs: 60_000 });
+    const r = serve(downSources(), { pollIntervalMs: 60_000 });
     const c = listen<InfermeshEvent>(`${r.base}/api/infermesh/stream`);
     await eventually("the condition", () => c.events.length === 1, 10_000, 5);
     const e = c.events[0]?.data;
@@ -453,7 +441,7 @@ describe("vectorizer stream", () => {
     writeParquet(embedded, "embeddings-2.parquet", 7);
     writeFileSync(join(embedded, ".embeddings-3.tmp"), "partial");
     const r = serve(
-      sources({
+      downSources({
         parquetDirs: { embed_worker_parquet: embedded, parse_parquet: parsed, other: "" },
       }),
       { pollIntervalMs: 30 },
@@ -476,7 +464,7 @@ describe("vectorizer stream", () => {
   });
 
   test("a missing folder has no files", async () => {
-    const r = serve(sources({ parquetDirs: { parse_parquet: "/nonexistent/rl-embeddings-test" } }), {
+    const r = serve(downSources({ parquetDirs: { parse_parquet: "/nonexistent/rl-embeddings-test" } }), {
       pollIntervalMs: 60_000,
     });
     const c = listen<VectorizerEvent>(`${r.base}/api/vectorizer/stream`);

@@ -1,8 +1,23 @@
-/** A backend app served on a free port whose only live upstream is Spark (for the Spark stream tests). */
-import { createBackend } from "../../pipeline/backend/app.ts";
+/** Backend apps for tests: upstreams that are all down, and one whose only live upstream is Spark. */
+import { type BackendSources, createBackend } from "../../pipeline/backend/app.ts";
 import type { Logger } from "../../pipeline/core/log.ts";
+import { freePort } from "./wait.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Backend sources that all point at a closed port, except those given in `over`. */
+export function downSources(over: Partial<BackendSources> = {}): BackendSources {
+  const down = `http://127.0.0.1:${freePort()}`;
+  return {
+    infermeshUrl: down,
+    embedWorkerUrl: down,
+    parseUrl: down,
+    indexerUrl: down,
+    sparkUiUrl: `${down}/api/v1`,
+    parquetDirs: {},
+    ...over,
+  };
+}
 
 /** Serves a backend reading Spark at `sparkUiUrl`; returns its URL and how to stop it. */
 export function serveSparkBackend(
@@ -16,14 +31,7 @@ export function serveSparkBackend(
         shards: () => Promise.reject(new Error("unused")),
       },
       dlqTail: async () => [],
-      sources: {
-        infermeshUrl: "http://127.0.0.1:1",
-        embedWorkerUrl: "http://127.0.0.1:1",
-        parseUrl: "http://127.0.0.1:1",
-        indexerUrl: "http://127.0.0.1:1",
-        sparkUiUrl,
-        parquetDirs: {},
-      },
+      sources: downSources({ sparkUiUrl }),
     },
     { log: quiet, sparkIntervalMs, pollIntervalMs: 60_000, upstreamTimeoutMs: 1000 },
   );
