@@ -28,9 +28,13 @@ export async function runScript(
   return { code, stdout, stderr };
 }
 
-/** Runs any command, returning its output (for independent clients such as kcat, redis-cli). */
-export async function run(cmd: string[]): Promise<RunResult> {
-  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe" });
+/** Runs any command, returning its output (for independent clients such as kcat, redis-cli), with optional stdin text. */
+export async function run(cmd: string[], stdin?: string): Promise<RunResult> {
+  const proc = Bun.spawn(cmd, {
+    stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),

@@ -6,7 +6,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { type ExtractOptions, parseAgentResult } from "../../pipeline/contracts/extract.ts";
 import { type FixtureRecord, readFixture, readGoldenCases } from "../../scripts/lib/fixture-format.ts";
-import { repoRoot } from "../helpers/run.ts";
+import { repoRoot, run } from "../helpers/run.ts";
 
 interface Case {
   record: FixtureRecord;
@@ -25,16 +25,11 @@ async function python(cases: Case[]): Promise<unknown[]> {
       }),
     )
     .join("\n");
-  const proc = Bun.spawn(["python3", join(repoRoot, "pipeline", "spark", "agent_rules.py")], {
-    stdin: new Blob([input]),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+  const {
+    code,
+    stdout: out,
+    stderr: err,
+  } = await run(["python3", join(repoRoot, "pipeline", "spark", "agent_rules.py")], input);
   expect({ code, err }).toEqual({ code: 0, err: "" });
   return out
     .trim()
