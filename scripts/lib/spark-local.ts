@@ -173,22 +173,24 @@ export function sparkJobEnv(
   };
 }
 
-/** pyspark and the connector jars, fetched when missing (cached per version). */
-export async function ensureSparkRuntime(
-  cfg: Config,
-  progress: Progress,
-): Promise<{ python: string; jars: string[] }> {
-  progress.update("pyspark (PyPI)");
-  const python = await ensureSparkVenv(cfg, progress);
-  progress.update("Kafka connector jars (Maven)");
-  const jars = await ensureSparkJars(cfg, progress);
-  progress.update(`ready: pyspark ${cfg.spark.version}, ${jars.length} connector jars`);
-  return { python, jars };
+/** pyspark and the connector jars, fetched when missing (cached per version), with progress. */
+export function prepareSparkRuntime(cfg: Config): Promise<{ python: string; jars: string[] }> {
+  return step(
+    `Preparing Spark ${cfg.spark.version} (pyspark from PyPI, Kafka connector from Maven)`,
+    async (p) => {
+      p.update("pyspark (PyPI)");
+      const python = await ensureSparkVenv(cfg, p);
+      p.update("Kafka connector jars (Maven)");
+      const jars = await ensureSparkJars(cfg, p);
+      p.update(`ready: pyspark ${cfg.spark.version}, ${jars.length} connector jars`);
+      return { python, jars };
+    },
+  );
 }
 
 /** Everything the job needs, fetched when missing, and the spec to start it with. */
-export async function sparkDaemon(cfg: Config, progress: Progress, log: string): Promise<DaemonSpec> {
-  const { python, jars } = await ensureSparkRuntime(cfg, progress);
+export async function sparkDaemon(cfg: Config, log: string): Promise<DaemonSpec> {
+  const { python, jars } = await prepareSparkRuntime(cfg);
   const offsets = await startingOffsets(cfg);
   mkdirSync(cfg.spark.checkpoint, { recursive: true });
   if (cfg.parse.outputDir) mkdirSync(cfg.parse.outputDir, { recursive: true });
@@ -223,9 +225,7 @@ export function sparkProcessRunning(): boolean {
  */
 export async function startSparkJob(env: Record<string, string>, port = freePort()): Promise<WorkerHandle> {
   const cfg = loadConfig({ ...process.env, ...env, PARSE_METRICS_PORT: String(port) });
-  const { python, jars } = await step(`Spark ${cfg.spark.version} runtime (pyspark, Kafka connector)`, (p) =>
-    ensureSparkRuntime(cfg, p),
-  );
+  const { python, jars } = await prepareSparkRuntime(cfg);
   const jobEnv = sparkJobEnv(cfg, jars, python, cfg.spark.startingOffsets || "earliest");
   return startWorker(
     SPARK_PROBE,

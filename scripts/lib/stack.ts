@@ -199,10 +199,7 @@ function sparkComponent(cfg: Config): Component {
     healthy: async () => sparkProcessRunning() && (await httpHealthy(`http://${host}:${port}/health`)),
     prepare() {
       mkdirSync(join(cfg.local.stateDir, "logs"), { recursive: true });
-      return step(
-        `Preparing Spark ${cfg.spark.version} (pyspark from PyPI, Kafka connector from Maven)`,
-        (p) => sparkDaemon(cfg, p, logFile(cfg, SPARK_COMPONENT)),
-      );
+      return sparkDaemon(cfg, logFile(cfg, SPARK_COMPONENT));
     },
   };
 }

@@ -4,7 +4,7 @@ import { type Config, projectTopics } from "../../pipeline/config.ts";
 import { portOpen } from "./net.ts";
 import { isRunning, readRecord, removeRecord, startDaemon, stopProcess, tail } from "./procs.ts";
 import { info, ScriptError, step, waitUntil } from "./progress.ts";
-import { ensureSparkRuntime } from "./spark-local.ts";
+import { prepareSparkRuntime } from "./spark-local.ts";
 import { type Component, components, PARSE_COMPONENT, SPARK_COMPONENT, type Tier } from "./stack.ts";
 import { ensureTopics } from "./topics.ts";
 
@@ -73,11 +73,7 @@ async function switchParseEngine(cfg: Config): Promise<void> {
   const other = toSpark ? PARSE_COMPONENT : SPARK_COMPONENT;
   const rec = readRecord(cfg.local.stateDir, other);
   if (!rec) return;
-  if (toSpark) {
-    await step(`Preparing Spark ${cfg.spark.version} (pyspark from PyPI, Kafka connector from Maven)`, (p) =>
-      ensureSparkRuntime(cfg, p),
-    );
-  }
+  if (toSpark) await prepareSparkRuntime(cfg);
   if (isRunning(rec)) {
     await step(`Stopping ${other} (pid ${rec.pid}): parse runs on ${cfg.spark.engine} now`, () =>
       stopProcess(rec),
