@@ -120,10 +120,22 @@ function javaArgs(cfg: Config, layout: KafkaLayout, libs: string): string[] {
   ];
 }
 
+/**
+ * A KRaft cluster id: 16 random bytes as base64url (22 characters), drawn again while it
+ * starts with `-`, which `kafka-storage format -t` would read as a flag. Kafka's own
+ * generator (Uuid.randomUuid) rejects such ids the same way.
+ */
+export function newClusterId(random: (n: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
+}
+
 /** Formats the storage folder once (KRaft needs a cluster id before the first start). */
 export async function formatStorageOnce(cfg: Config, layout: KafkaLayout, libs: string): Promise<void> {
   if (existsSync(join(layout.dataDir, "meta.properties"))) return;
-  const clusterId = randomBytes(16).toString("base64url");
+  const clusterId = newClusterId();
   const args = [...javaArgs(cfg, layout, libs), "kafka.tools.StorageTool", "format", "-t", clusterId];
   const r = await $`java ${args} -c ${layout.properties}`.nothrow().quiet();
   if (r.exitCode !== 0) {
