@@ -18,7 +18,7 @@ export { parseJsonObject, readBodyLimited } from "../core/http-edge.ts";
 const bad = (message: string) => new HttpError(400, message);
 
 function checkK(k: unknown): number | undefined {
-  if (k === undefined || k === null) return undefined;
+  if (k === undefined) return undefined;
   if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > MAX_K) {
     throw bad(`"k" must be an integer from 1 to ${MAX_K}`);
   }
@@ -30,6 +30,8 @@ function checkVector(v: unknown): number[] | undefined {
   if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "number" && Number.isFinite(x))) {
     throw bad('"vector" must be a non-empty array of finite numbers');
   }
+  // Cosine similarity to the zero vector is undefined: every score would be 0.
+  if (v.every((x) => x === 0)) throw bad('"vector" is all zeros: it has no direction to compare');
   return v as number[];
 }
 
@@ -56,7 +58,8 @@ function checkBool(name: string, v: unknown): boolean | undefined {
 /**
  * A validated kNN query from the fields of a JSON body: `{vector?, doc_id?, text?, k?,
  * shards?, model?, include_self?}`; one of vector, doc_id and text is required, `k` is an
- * integer 1..1000 when given. Unknown fields are ignored.
+ * integer 1..1000 when given (`null` is not a k), a vector is not all zeros. Unknown fields
+ * are ignored.
  */
 export function knnQueryFromJson(body: Record<string, unknown>): BackendKnnQuery {
   const q: BackendKnnQuery = {};
@@ -85,18 +88,25 @@ function numberList(s: string): number[] {
   return s.split(",").map((x) => (x.trim() === "" ? Number.NaN : Number(x.trim())));
 }
 
+const QUERY_PARAMS = ["doc_id", "text", "model", "k", "vector", "shards", "include_self"];
+
 /**
- * A validated kNN query from a query string: `doc_id`, `text`, `model`, `k`, `vector` and
- * `shards` as comma lists, `include_self` as true/false/1/0.
+ * A validated kNN query from a query string: `doc_id`, `text`, `model`, `k` (decimal digits
+ * only), `vector` and `shards` as comma lists, `include_self` as true/false/1/0. A parameter
+ * given twice is refused rather than one of its values picked.
  */
 export function knnQueryFromParams(params: URLSearchParams): BackendKnnQuery {
+  for (const name of QUERY_PARAMS) {
+    if (params.getAll(name).length > 1) throw bad(`"${name}" is given more than once`);
+  }
   const body: Record<string, unknown> = {};
   for (const name of ["doc_id", "text", "model"]) {
     const v = params.get(name);
     if (v !== null) body[name] = v;
   }
   const k = params.get("k");
-  if (k !== null) body.k = k.trim() === "" ? Number.NaN : Number(k);
+  // Number() would also read "0x10", "1e1" or " 16 ": only plain decimal digits are a k.
+  if (k !== null) body.k = /^[0-9]{1,7}$/.test(k) ? Number(k) : Number.NaN;
   const vector = params.get("vector");
   if (vector !== null) body.vector = numberList(vector);
   const shards = params.get("shards");
