@@ -6,9 +6,9 @@
  */
 import type Redis from "ioredis";
 import type { Logger } from "../core/log.ts";
-import { abortableSleep } from "../core/retry.ts";
+import { abortableSleep, TransientError } from "../core/retry.ts";
 import { decodeStoredVector, type IndexLayout, indexKeys } from "../index/layout.ts";
-import type { InfermeshClient } from "../io/infermesh-client.ts";
+import { type InfermeshClient, RejectedError } from "../io/infermesh-client.ts";
 import { KnnEngine } from "./engine.ts";
 import { KnnError, type KnnQuery, type KnnResult, type ShardStats } from "./types.ts";
 
@@ -142,7 +142,9 @@ export class KnnService {
         throw new KnnError(400, "text must be a non-blank string");
       if (!this.o.embed) throw new KnnError(400, "text queries need INFERMESH_URL");
       const model = this.resolveModel(q);
-      const [vector] = await this.o.embed(model, [q.text]);
+      const [vector] = await this.o.embed(model, [q.text]).catch((err: unknown) => {
+        throw embedFailure(err, q.text as string);
+      });
       const { text: _t, ...rest } = q;
       return this.engine.query({ ...rest, model, vector: vector as Float32Array });
     }
@@ -193,6 +195,33 @@ export class KnnService {
     this.o.follower.disconnect();
     await this.following?.catch(() => {});
   }
+}
+
+/**
+ * What a failed embedding of the query text means for the caller: the service's refusal of
+ * the text (too long, too many, bad model) is the caller's 400/413 with the service's reason;
+ * a refused key is the backend's misconfiguration (502); an unreachable service is 503.
+ */
+export function embedFailure(err: unknown, text: string): unknown {
+  if (err instanceof RejectedError) {
+    const reason = upstreamReason(err.body);
+    if (err.status === 401 || err.status === 403)
+      return new KnnError(502, `InferMesh refused the backend's credentials (HTTP ${err.status}): ${reason}`);
+    return new KnnError(
+      err.status === 413 ? 413 : 400,
+      `InferMesh refused the query text (${text.length} characters): ${reason}`,
+    );
+  }
+  if (err instanceof TransientError) return new KnnError(503, `InferMesh is unavailable: ${err.message}`);
+  return err;
+}
+
+function upstreamReason(body: string): string {
+  try {
+    const o = JSON.parse(body) as { error?: unknown };
+    if (typeof o.error === "string") return o.error;
+  } catch {}
+  return body.slice(0, 300) || "no reason given";
 }
 
 /** Compares Redis stream ids `ms-seq`. */

@@ -46,7 +46,7 @@ export interface KnnResult {
 /** An error a query answers with an HTTP status (400 bad input, 404 unknown doc_id). */
 export class KnnError extends Error {
   constructor(
-    readonly status: 400 | 404,
+    readonly status: 400 | 404 | 413 | 502 | 503,
     message: string,
   ) {
     super(message);

@@ -166,6 +166,24 @@ describe("kNN", () => {
     const big = await post({ vector: Array.from({ length: 200_000 }, () => 0.123456789) });
     expect(big.status).toBe(413);
   });
+
+  test("a text InferMesh refuses as too long → 400 saying so (not 500); InferMesh down → 503", async () => {
+    const long = await post({ text: "tests fail ".repeat(4000) });
+    expect(long.status).toBe(400);
+    expect(String(long.json.error)).toMatch(/InferMesh refused the query text \(44000 characters\).*more than \d+/);
+    // The same query with InferMesh stopped: unavailable, not an internal error.
+    await stack.workers.infermesh.stop();
+    try {
+      const down = await post({ text: "tests fail" });
+      expect(down.status).toBe(503);
+      expect(String(down.json.error)).toMatch(/InferMesh is unavailable/);
+    } finally {
+      const port = Number(new URL(env.INFERMESH_URL as string).port);
+      const again = await startWorker("infermesh", env, { portVar: "INFERMESH_PORT", port });
+      running.push(again);
+      stack.workers.infermesh = again;
+    }
+  });
 });
 
 describe("SSE", () => {
