@@ -10,11 +10,13 @@
  * - `GET /api/embed-worker/dlq?limit=N&format=json|ndjson` → `{items, count}` or an NDJSON download
  * - event streams: `/api/{infermesh,vectorizer,embed-worker,parse,indexer,spark}/stream`
  *
- * Unknown paths answer 404, known paths with another method 405.
+ * Unknown paths answer 404, known paths with another method 405. When Redis (or another
+ * upstream) cannot answer, the endpoints that read it answer 503 `{error}` naming it, at once.
  */
 
 import { bearerMatches, errorResponse, HttpError, json } from "../core/http-edge.ts";
 import { createLogger, type Logger } from "../core/log.ts";
+import { TransientError } from "../core/retry.ts";
 import { KnnError, type KnnResult, type ShardStats } from "../knn/types.ts";
 import {
   type BackendKnnQuery,
@@ -256,6 +258,9 @@ export function createBackend(deps: BackendDeps, opts: BackendOptions = {}): Bac
       } catch (err) {
         if (err instanceof HttpError) return errorResponse(err);
         if (err instanceof KnnError) return errorResponse(new HttpError(err.status, err.message));
+        // A store or service that cannot answer now (Redis down): say so, at once.
+        if (err instanceof TransientError)
+          return errorResponse(new HttpError(503, err.message, {}, { "retry-after": "5" }));
         log.error("request failed", { method: req.method, path: new URL(req.url).pathname, error: err });
         return errorResponse(new HttpError(500, "internal error"));
       }

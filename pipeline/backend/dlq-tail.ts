@@ -5,6 +5,8 @@
  */
 import type Redis from "ioredis";
 import { HttpError } from "../core/http-edge.ts";
+import { TransientError } from "../core/retry.ts";
+import { requireConnected } from "../io/redis-store.ts";
 
 function parseEntry(raw: unknown, extra: Record<string, unknown>): unknown {
   if (typeof raw !== "string")
@@ -16,8 +18,12 @@ function parseEntry(raw: unknown, extra: Record<string, unknown>): unknown {
   }
 }
 
+/** The newest entries of the Redis DLQ stream; a {@link TransientError} naming Redis when it cannot answer. */
 export async function dlqTail(redis: Redis, stream: string, limit: number): Promise<unknown[]> {
-  const entries = await redis.xrevrange(stream, "+", "-", "COUNT", limit);
+  requireConnected(redis, "the DLQ tail");
+  const entries = await redis.xrevrange(stream, "+", "-", "COUNT", limit).catch((err: Error) => {
+    throw new TransientError(`Redis failed reading the DLQ tail: ${err.message}`, "redis");
+  });
   return entries.map(([id, fields]) =>
     parseEntry(fields[fields.indexOf("value") + 1] ?? null, { stream_id: id }),
   );

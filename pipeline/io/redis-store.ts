@@ -50,6 +50,25 @@ type RedisWithAppend = Redis & {
   ): Promise<number>;
 };
 
+/**
+ * Refuses at once, as a {@link TransientError} naming Redis, when `client` is not connected:
+ * a reader that answers from Redis must not wait out reconnect attempts or present the
+ * empty answers of failed commands as fact.
+ */
+export function requireConnected(client: Redis, what: string): void {
+  if (client.status !== "ready") {
+    throw new TransientError(`Redis is unavailable for ${what} (connection ${client.status})`, "redis");
+  }
+}
+
+/** The replies of a pipeline, or a {@link TransientError} naming Redis when any command failed. */
+export function pipelineReplies(res: [Error | null, unknown][] | null, what: string): unknown[] {
+  if (!res) throw new TransientError(`Redis gave no reply for ${what}`, "redis");
+  const failed = res.find(([err]) => err);
+  if (failed?.[0]) throw new TransientError(`Redis failed ${what}: ${failed[0].message}`, "redis");
+  return res.map(([, v]) => v);
+}
+
 export function createRedis(url: string): RedisWithAppend {
   const r = new Redis(url, {
     lazyConnect: true,

@@ -9,6 +9,7 @@ import type { Logger } from "../core/log.ts";
 import { abortableSleep, TransientError } from "../core/retry.ts";
 import { decodeStoredVector, type IndexLayout, indexKeys } from "../index/layout.ts";
 import { type InfermeshClient, RejectedError } from "../io/infermesh-client.ts";
+import { pipelineReplies, requireConnected } from "../io/redis-store.ts";
 import { KnnEngine } from "./engine.ts";
 import { KnnError, type KnnQuery, type KnnResult, type ShardStats } from "./types.ts";
 
@@ -151,7 +152,9 @@ export class KnnService {
     return this.engine.query(q);
   }
 
+  /** Shard statistics from Redis; a {@link TransientError} when Redis cannot answer (never zeros). */
   async shards(): Promise<ShardStats> {
+    requireConnected(this.o.redis, "shard statistics");
     const n = this.o.layout.shards;
     const p = this.o.redis.pipeline();
     for (let i = 0; i < n; i++) {
@@ -159,13 +162,13 @@ export class KnnService {
       p.zrevrange(indexKeys.shard(this.o.layout, i), 0, 2);
     }
     p.info("memory");
-    const res = (await p.exec()) ?? [];
+    const res = pipelineReplies(await p.exec(), "shard statistics");
     const shards = Array.from({ length: n }, (_, i) => ({
       id: i,
-      count: Number(res[2 * i]?.[1] ?? 0),
-      samples: (res[2 * i + 1]?.[1] as string[] | undefined) ?? [],
+      count: Number(res[2 * i] ?? 0),
+      samples: (res[2 * i + 1] as string[] | undefined) ?? [],
     }));
-    const info = String(res[2 * n]?.[1] ?? "");
+    const info = String(res[2 * n] ?? "");
     const usedMemory = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
     const stats = this.engine.stats();
     return {

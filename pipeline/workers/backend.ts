@@ -31,7 +31,10 @@ const log = createLogger("backend");
 const viaRedis = cfg.redis.url.startsWith("redis");
 if (!viaRedis && !cfg.redis.url)
   throw new ConfigError("REDDB_URL", "the backend needs Redis (redis://…) or an HTTP RedDB");
-const redis = viaRedis ? new Redis(cfg.redis.url, { maxRetriesPerRequest: 3 }) : undefined;
+// Requests fail fast when Redis hangs; the follower blocks in XREAD, so it has no command timeout.
+const redis = viaRedis
+  ? new Redis(cfg.redis.url, { maxRetriesPerRequest: 3, commandTimeout: 5000 })
+  : undefined;
 const follower = viaRedis ? new Redis(cfg.redis.url, { maxRetriesPerRequest: null }) : undefined;
 for (const r of [redis, follower]) r?.on("error", (err) => log.warn("redis", { error: err }));
 

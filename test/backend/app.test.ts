@@ -247,11 +247,23 @@ describe("backend HTTP API", () => {
   test("lenient spellings are refused: hex or exponent k, k null, a repeated parameter, a zero vector", async () => {
     const before = r.knn.calls.length;
     for (const k of ["0x10", "1e1", " 16", "16 ", "+16", "016.0"]) {
-      await expectError(await fetch(`${r.base}/api/knn/query?doc_id=a&k=${encodeURIComponent(k)}`), 400, /"k"/);
+      await expectError(
+        await fetch(`${r.base}/api/knn/query?doc_id=a&k=${encodeURIComponent(k)}`),
+        400,
+        /"k"/,
+      );
     }
     await expectError(await post({ doc_id: "a", k: null }), 400, /"k"/);
-    await expectError(await fetch(`${r.base}/api/knn/query?doc_id=a&k=3&k=2000`), 400, /"k" is given more than once/);
-    await expectError(await fetch(`${r.base}/api/knn/query?doc_id=a&doc_id=b`), 400, /"doc_id" is given more/);
+    await expectError(
+      await fetch(`${r.base}/api/knn/query?doc_id=a&k=3&k=2000`),
+      400,
+      /"k" is given more than once/,
+    );
+    await expectError(
+      await fetch(`${r.base}/api/knn/query?doc_id=a&doc_id=b`),
+      400,
+      /"doc_id" is given more/,
+    );
     await expectError(await post({ vector: [0, 0, 0, 0] }), 400, /all zeros/);
     await expectError(await fetch(`${r.base}/api/knn/query?vector=0,0,-0,0`), 400, /all zeros/);
     expect(r.knn.calls.length).toBe(before);

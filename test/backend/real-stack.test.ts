@@ -170,7 +170,9 @@ describe("kNN", () => {
   test("a text InferMesh refuses as too long → 400 saying so (not 500); InferMesh down → 503", async () => {
     const long = await post({ text: "tests fail ".repeat(4000) });
     expect(long.status).toBe(400);
-    expect(String(long.json.error)).toMatch(/InferMesh refused the query text \(44000 characters\).*more than \d+/);
+    expect(String(long.json.error)).toMatch(
+      /InferMesh refused the query text \(44000 characters\).*more than \d+/,
+    );
     // The same query with InferMesh stopped: unavailable, not an internal error.
     await stack.workers.infermesh.stop();
     try {
