@@ -137,6 +137,12 @@ export function loadConfig(env: Env = process.env) {
     /** Partitions for topics the project creates. */
     partitions: e.int("KAFKA_TOPIC_PARTITIONS", 3, 1, 1000),
     replicationFactor: e.int("KAFKA_REPLICATION_FACTOR", 1, 1, 10),
+    /** A worker that dies without leaving its group holds its partitions this long (broker minimum 6000). */
+    sessionTimeoutMs: e.int("KAFKA_SESSION_TIMEOUT_MS", 6_000, 1_000, 300_000),
+    /** Heartbeats to the group coordinator; well under the session timeout. */
+    heartbeatIntervalMs: e.int("KAFKA_HEARTBEAT_INTERVAL_MS", 1_000, 100, 60_000),
+    /** How often workers read their group's lag (committed offsets against high watermarks). */
+    lagPollSec: e.num("KAFKA_LAG_POLL_SEC", 3, 0.1),
   };
 
   const topics = {
@@ -146,6 +152,14 @@ export function loadConfig(env: Env = process.env) {
     output: e.str("EMBED_OUTPUT_TOPIC", "embeddings"),
     /** Kafka DLQ topic. Seed default is off (""); `up` turns it on as `embeddings_dlq`. */
     dlq: e.optional("EMBED_DLQ_TOPIC", ""),
+  };
+
+  const dlq = {
+    /**
+     * Largest DLQ entry, bytes of JSON: a larger original value is cut to a prefix (marked, with
+     * its length and sha256). Lowered at start to what the DLQ topic accepts (max.message.bytes).
+     */
+    maxEntryBytes: e.int("DLQ_MAX_ENTRY_BYTES", 900_000, 65_536, 64 * 1024 * 1024),
   };
 
   const local = {
@@ -169,6 +183,7 @@ export function loadConfig(env: Env = process.env) {
   return {
     kafka,
     topics,
+    dlq,
     /** The local InferMesh-compatible server (pipeline/infermesh). */
     infermeshServer: {
       host: e.str("INFERMESH_HOST", "127.0.0.1"),

@@ -23,6 +23,11 @@ export class Metrics {
     this.labeled[name] = m;
   }
 
+  /** Replaces the whole labelled gauge `name` (e.g. lag_by_partition). */
+  setLabeled(name: string, values: Record<string, number>): void {
+    this.labeled[name] = { ...values };
+  }
+
   set(name: string, value: number | string | boolean | null): void {
     this.gauges[name] = value;
   }

@@ -6,14 +6,17 @@
  * - Runs the stage's `process` on a batch; per-record failures come back as DLQ entries,
  *   a {@link TransientError} retries the whole batch with backoff until it succeeds —
  *   records pile up to a high-water mark and then fetching stops, so consumption pauses.
- * - Writes outputs to every sink and DLQ entries to the DLQ, retrying transient faults.
+ * - Writes outputs to every sink and DLQ entries to each DLQ sink, each retried on its own
+ *   on transient faults; an output a sink refuses for what it is (too large) becomes a DLQ
+ *   entry `output_rejected`, so no record can stall its partition.
  * - Commits a partition's offset only after every sink acknowledged, and a sink that
  *   makes records durable later (Parquet) has made them durable.
  * - Stops in order on abort: pause input, drain batches, close sinks, commit, disconnect.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
-import type { DlqEntry } from "../contracts/dlq.ts";
+import type { DlqEntry, Stage } from "../contracts/dlq.ts";
 import { Batcher } from "./batcher.ts";
+import { dlqEntry } from "./dlq.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { type BackoffPolicy, retry, TransientError } from "./retry.ts";
@@ -40,30 +43,41 @@ export interface ProcessResult<T> {
   dlq: DlqEntry[];
 }
 
+export interface SinkResult<T> {
+  /** Resolves when the outputs are durable (offsets wait for it). */
+  durable?: Promise<void>;
+  /** Outputs this sink refuses for what they are (they go to the DLQ as `output_rejected`). */
+  rejected?: { output: Output<T>; error: string }[];
+}
+
 export interface Sink<T> {
   name: string;
   /**
    * Writes the outputs; resolves when they are accepted. May hand back a promise that
-   * resolves when they are durable (offsets wait for it; wrapped, so that resolving the
-   * write does not wait for it). Throw TransientError to retry.
+   * resolves when they are durable (wrapped, so that resolving the write does not wait for
+   * it) and the outputs it refuses. Throw TransientError to retry.
    */
-  write(outputs: Output<T>[]): Promise<{ durable: Promise<void> } | undefined>;
+  write(outputs: Output<T>[]): Promise<SinkResult<T> | undefined>;
   close(): Promise<void>;
 }
 
-export interface DlqWriter {
+/** One DLQ target (a Kafka topic, a Redis stream); the runner retries each on its own. */
+export interface DlqSink {
+  name: string;
   write(entries: DlqEntry[]): Promise<void>;
 }
 
 export interface RunnerOptions<T> {
   name: string;
+  /** The stage named in DLQ entries the runner makes (outputs refused by a sink). */
+  stage: Stage;
   kafka: Kafka;
   groupId: string;
   topics: string[];
   batch: { maxItems: number; maxBytes: number; maxWaitMs: number };
   process: (records: SourceRecord[], signal: AbortSignal) => Promise<ProcessResult<T>>;
   sinks: Sink<T>[];
-  dlq: DlqWriter;
+  dlq: DlqSink[];
   /** Backoff for transient faults; retries are unbounded (until success or shutdown). */
   backoff: Omit<BackoffPolicy, "retries">;
   metrics: Metrics;
@@ -72,6 +86,14 @@ export interface RunnerOptions<T> {
   onFatal: (err: unknown) => void;
   /** How long `stop` lets in-flight batches finish before aborting them. */
   drainTimeoutMs?: number;
+  /** Group membership timing: a dead member's partitions move after sessionTimeoutMs. */
+  group?: { sessionTimeoutMs: number; heartbeatIntervalMs: number };
+}
+
+/** Whether the runner is making progress, for `/health`. */
+export interface RunnerHealth {
+  ok: boolean;
+  detail: string;
 }
 
 function toSourceRecord(topic: string, partition: number, m: KafkaMessage): SourceRecord {
@@ -95,20 +117,27 @@ export class Runner<T> {
   private readonly batcher: Batcher<SourceRecord>;
   private readonly durableOf = new WeakMap<SourceRecord, Promise<void>>();
   private readonly commitChains = new Map<string, Promise<void>>();
-  private readonly lagByPartition = new Map<string, number>();
   private readonly abort = new AbortController();
   private outageSince: number | null = null;
+  private lastFault = "";
+  /** Whether the group has given this member its assignment (false while rebalancing). */
+  private joined = false;
+  private readonly heartbeatMs: number;
   /** Records buffered or in flight beyond which handlers wait (back-pressure). */
   private readonly highWater: number;
   private stopped = false;
 
   constructor(private readonly o: RunnerOptions<T>) {
+    const group = o.group ?? { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 };
+    this.heartbeatMs = group.heartbeatIntervalMs;
     this.consumer = o.kafka.consumer({
       groupId: o.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-      // A restarted group member rejoins quickly instead of waiting out the old session.
+      // A killed member's partitions are handed on once its session expires: keep it short,
+      // with heartbeats well inside it (and fetch waits shorter than both).
+      sessionTimeout: group.sessionTimeoutMs,
+      heartbeatInterval: group.heartbeatIntervalMs,
       rebalanceTimeout: 30_000,
+      maxWaitTimeInMs: Math.min(1_000, group.heartbeatIntervalMs * 2),
     });
     this.highWater = Math.max(4 * o.batch.maxItems, 1000);
     this.batcher = new Batcher<SourceRecord>({
@@ -120,8 +149,8 @@ export class Runner<T> {
     o.metrics.set("current_batch_size", 0);
     o.metrics.set("paused", false);
     o.metrics.set("outage_since", null);
-    o.metrics.set("lag", null);
     o.metrics.set("assigned_partitions", 0);
+    o.metrics.set("rebalancing", true);
   }
 
   get signal(): AbortSignal {
@@ -133,8 +162,14 @@ export class Runner<T> {
     await this.consumer.subscribe({ topics: this.o.topics, fromBeginning: true });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assigned = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0);
+      this.joined = true;
       this.o.metrics.set("assigned_partitions", assigned);
+      this.o.metrics.set("rebalancing", false);
       this.o.log.info("joined group", { group: this.o.groupId, partitions: assigned });
+    });
+    this.consumer.on(this.consumer.events.REBALANCING, () => {
+      this.joined = false;
+      this.o.metrics.set("rebalancing", true);
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       this.o.log.error("consumer crashed", { error: e.payload.error, restart: e.payload.restart });
@@ -168,6 +203,7 @@ export class Runner<T> {
       {
         signal: this.abort.signal,
         onRetry: (err, attempt, delay) => {
+          this.lastFault = `${what}: ${err.message}`;
           this.o.metrics.inc("retries");
           this.o.metrics.incBy("retries_by_kind", `${what}:${err.kind}`);
           if (this.outageSince === null) {
@@ -197,25 +233,44 @@ export class Runner<T> {
     const t1 = performance.now();
     m.set("last_process_ms", Math.round((t1 - t0) * 10) / 10);
     // Sinks are independent: written concurrently, each retried on its own.
-    const writes: Promise<{ durable: Promise<void> } | undefined>[] =
-      result.outputs.length > 0
-        ? this.o.sinks.map((sink) => this.untilDone(`sink ${sink.name}`, () => sink.write(result.outputs)))
-        : [];
-    if (result.dlq.length > 0) {
-      writes.push(this.untilDone("dlq", () => this.o.dlq.write(result.dlq)).then(() => undefined));
-    }
-    const durables = (await Promise.all(writes)).flatMap((a) => (a ? [a.durable] : []));
+    const sinkWrites = result.outputs.length
+      ? this.o.sinks.map((sink) =>
+          this.untilDone(`sink ${sink.name}`, () => sink.write(result.outputs)).then((r) => ({ sink, r })),
+        )
+      : [];
+    const dlqWrites = this.writeDlq(result.dlq);
+    const written = await Promise.all(sinkWrites);
+    const durables = written.flatMap(({ r }) => (r?.durable ? [r.durable] : []));
+    const refused = new Set<Output<T>>();
+    const rejectedEntries = written.flatMap(({ sink, r }) =>
+      (r?.rejected ?? []).map(({ output, error }) => {
+        refused.add(output);
+        m.incBy("rejected_by_sink", sink.name);
+        const docId = (output.value as { doc_id?: unknown }).doc_id;
+        return dlqEntry(output.record, "output_rejected", `${sink.name}: ${error}`, {
+          stage: this.o.stage,
+          doc_id: typeof docId === "string" ? docId : null,
+        });
+      }),
+    );
+    await Promise.all([dlqWrites, this.writeDlq(rejectedEntries)]);
     m.set("last_sinks_ms", Math.round((performance.now() - t1) * 10) / 10);
-    if (result.dlq.length > 0) {
-      m.inc("dlq_records", result.dlq.length);
-      for (const e of result.dlq) m.incBy("dlq_by_reason", e.reason);
+    for (const e of [...result.dlq, ...rejectedEntries]) {
+      m.inc("dlq_records");
+      m.incBy("dlq_by_reason", e.reason);
     }
     const durable = durables.length ? Promise.all(durables).then(() => {}) : Promise.resolve();
     for (const r of records) this.durableOf.set(r, durable);
-    m.inc("records_out", result.outputs.length);
+    m.inc("records_out", result.outputs.length - refused.size);
     m.inc("batches");
     m.set("last_flush_ts", Date.now() / 1000);
     m.set("in_flight", 0);
+  }
+
+  /** Writes DLQ entries to every DLQ sink, each retried on its own. */
+  private async writeDlq(entries: DlqEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await Promise.all(this.o.dlq.map((d) => this.untilDone(`dlq ${d.name}`, () => d.write(entries))));
   }
 
   /**
@@ -228,19 +283,13 @@ export class Runner<T> {
   private async handle({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
     const records = batch.messages.map((msg) => toSourceRecord(batch.topic, batch.partition, msg));
-    const tp = `${batch.topic}/${batch.partition}`;
-    this.lagByPartition.set(tp, Number(batch.offsetLag()));
-    this.o.metrics.set(
-      "lag",
-      [...this.lagByPartition.values()].reduce((a, b) => a + b, 0),
-    );
     const flushed = this.batcher.submit(records);
     const durable = flushed.then(() => Promise.all(records.map((r) => this.durableOf.get(r)))).then(() => {});
     const last = records[records.length - 1] as SourceRecord;
     this.enqueueCommit(batch.topic, batch.partition, String(BigInt(last.offset) + 1n), durable);
     resolveOffset(last.offset);
     if (this.batcher.pending + this.batcher.flushing >= this.highWater) {
-      const beat = setInterval(() => heartbeat().catch(() => {}), 3_000);
+      const beat = setInterval(() => heartbeat().catch(() => {}), this.heartbeatMs);
       try {
         await flushed.catch(() => {});
       } finally {
@@ -278,6 +327,20 @@ export class Runner<T> {
         },
       );
     this.commitChains.set(key, next);
+  }
+
+  /**
+   * Not ok while the group has not given this member its partitions (joining, rebalancing)
+   * or while a fault holds the pipeline (an outage being retried): the worker is stuck.
+   */
+  health(): RunnerHealth {
+    if (this.stopped) return { ok: false, detail: "stopping" };
+    if (!this.joined) return { ok: false, detail: "rebalancing: waiting for the group to assign partitions" };
+    if (this.outageSince !== null) {
+      const since = new Date(this.outageSince).toISOString();
+      return { ok: false, detail: `stuck since ${since}, retrying: ${this.lastFault}` };
+    }
+    return { ok: true, detail: "consuming" };
   }
 
   /** Ordered shutdown: pause input, drain, close sinks, commit, disconnect. */

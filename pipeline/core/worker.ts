@@ -3,11 +3,13 @@
  * Redis, the DLQ, the `/health` + `/metrics` server, signal handling and the runner.
  * A worker supplies only its stage (process + sinks) and its checks.
  */
-import type { Kafka, Producer } from "kafkajs";
+import { type Admin, ConfigResourceTypes, type Kafka, type Producer } from "kafkajs";
 import { type Config, loadConfig } from "../config.ts";
+import type { Stage } from "../contracts/dlq.ts";
 import { createKafka } from "../io/kafka.ts";
+import { groupLag } from "../io/kafka-lag.ts";
 import { createRedis, type RedisLayout } from "../io/redis-store.ts";
-import { createDlqWriter } from "./dlq.ts";
+import { createDlqSinks } from "./dlq.ts";
 import { type HealthReport, serveStatus } from "./http.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
@@ -35,6 +37,8 @@ export interface StageSetup<T> {
 
 export interface WorkerSpec<T> {
   name: string;
+  /** The stage its DLQ entries name. */
+  stage: Stage;
   groupId: (cfg: Config) => string;
   topics: (cfg: Config) => string[];
   batch: (cfg: Config) => { maxItems: number; maxBytes: number; maxWaitMs: number };
@@ -44,6 +48,41 @@ export interface WorkerSpec<T> {
 
 async function probe(fn: () => Promise<boolean>, ms = 2000): Promise<boolean> {
   return Promise.race([fn().catch(() => false), Bun.sleep(ms).then(() => false)]);
+}
+
+/** Bytes a message may carry besides the entry itself (key, headers, record overhead). */
+const DLQ_MESSAGE_HEADROOM = 4096;
+
+/**
+ * DLQ_MAX_ENTRY_BYTES, lowered to what the DLQ topic accepts (its max.message.bytes less
+ * headroom), so that an entry the worker writes is never refused for its size.
+ */
+async function dlqEntryLimit(admin: Admin, topic: string, configured: number, log: Logger): Promise<number> {
+  if (!topic) return configured;
+  try {
+    const res = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ["max.message.bytes"] }],
+      includeSynonyms: false,
+    });
+    const value = Number(
+      res.resources[0]?.configEntries.find((c) => c.configName === "max.message.bytes")?.configValue,
+    );
+    if (Number.isFinite(value) && value - DLQ_MESSAGE_HEADROOM < configured) {
+      const limit = Math.max(1024, value - DLQ_MESSAGE_HEADROOM);
+      log.info("DLQ entries bounded by the DLQ topic", {
+        topic,
+        max_message_bytes: value,
+        max_entry_bytes: limit,
+      });
+      return limit;
+    }
+  } catch (err) {
+    log.warn("could not read the DLQ topic's max.message.bytes; using DLQ_MAX_ENTRY_BYTES", {
+      topic,
+      error: err as Error,
+    });
+  }
+  return configured;
 }
 
 export async function runWorker<T>(
@@ -73,17 +112,25 @@ export async function runWorker<T>(
 
   const ctx: WorkerContext = { cfg, log, metrics, kafka, producer, redis, redisLayout };
   const stage = await spec.setup(ctx);
-  const dlq = createDlqWriter({
-    producer,
-    topic: cfg.topics.dlq,
-    ...(redis ? { redis: { client: redis, layout: redisLayout } } : {}),
-  });
   const admin = kafka.admin();
   await admin.connect();
+  const maxEntryBytes = await dlqEntryLimit(admin, cfg.topics.dlq, cfg.dlq.maxEntryBytes, log);
+  metrics.set("dlq_max_entry_bytes", maxEntryBytes);
+  const dlq = createDlqSinks({
+    producer,
+    topic: cfg.topics.dlq,
+    maxEntryBytes,
+    ...(redis ? { redis: { client: redis, layout: redisLayout } } : {}),
+  });
 
   let fatal: unknown;
   const runner = new Runner<T>({
     name: spec.name,
+    stage: spec.stage,
+    group: {
+      sessionTimeoutMs: cfg.kafka.sessionTimeoutMs,
+      heartbeatIntervalMs: cfg.kafka.heartbeatIntervalMs,
+    },
     kafka,
     groupId: spec.groupId(cfg),
     topics: spec.topics(cfg),
@@ -117,7 +164,9 @@ export async function runWorker<T>(
       );
       const out: HealthReport["checks"] = {};
       for (const [n, ok] of results) out[n] = { ok };
-      return { ok: results.every(([, ok]) => ok), checks: out };
+      const consuming = runner.health();
+      out.consuming = consuming;
+      return { ok: consuming.ok && results.every(([, ok]) => ok), checks: out };
     },
     metrics: () => ({ ...metrics.snapshot(), ...stage.metrics?.() }),
   });
@@ -138,7 +187,33 @@ export async function runWorker<T>(
   };
   process.on("SIGTERM", () => void shutdown(0));
   process.on("SIGINT", () => void shutdown(0));
+  // Every exit path leaves the group cleanly, so its partitions move at once, not after the session.
+  const crash = (what: string) => (err: unknown) => {
+    fatal ??= err;
+    log.error(`${what}; leaving the group and exiting`, { error: err as Error });
+    void shutdown(70);
+  };
+  process.on("uncaughtException", crash("uncaught exception"));
+  process.on("unhandledRejection", crash("unhandled rejection"));
+
+  // Lag as the group sees it: committed offsets against the high watermark of every partition.
+  const topics = spec.topics(cfg);
+  metrics.set("lag", null);
+  const pollLag = async () => {
+    try {
+      const lag = await groupLag(admin, spec.groupId(cfg), topics);
+      metrics.set("lag", lag.total);
+      metrics.setLabeled("lag_by_partition", lag.byPartition);
+      metrics.set("lag_error", null);
+    } catch (err) {
+      metrics.set("lag", null);
+      metrics.set("lag_error", (err as Error).message);
+    }
+  };
+  const lagTimer = setInterval(() => void pollLag(), cfg.kafka.lagPollSec * 1000);
+  process.on("exit", () => clearInterval(lagTimer));
 
   await runner.start();
+  void pollLag();
   return { runner, server, shutdown };
 }

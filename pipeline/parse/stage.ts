@@ -1,6 +1,7 @@
 /**
  * The parse stage: agent results → `embedding_input` records, by the rules in
- * contracts/extract.ts. Null values and blank texts go to the DLQ with their reason;
+ * contracts/extract.ts. Null values, blank texts and invalid explicit doc_ids go to the DLQ
+ * with their reason (and the record's explicit doc_id when it has a valid one);
  * over-long texts are truncated and marked, never dropped.
  */
 import type { DlqEntry } from "../contracts/dlq.ts";
@@ -20,7 +21,7 @@ export function parseRecords(
   for (const record of records) {
     const r = parseAgentResult(record.value, record.key, opts);
     if (!r.ok) {
-      dlq.push(dlqEntry(record, r.reason, r.error, { stage: "parse" }));
+      dlq.push(dlqEntry(record, r.reason, r.error, { stage: "parse", doc_id: r.doc_id }));
       continue;
     }
     if (r.truncated) metrics?.inc("truncated");

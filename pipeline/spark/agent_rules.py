@@ -1,16 +1,21 @@
 """The parse rules of pipeline/contracts/extract.ts, in Python, for the Spark parse job.
 
-Text: a null value is DLQ `null_value`. The bytes are decoded as UTF-8 (a leading BOM
-dropped, invalid bytes replaced by U+FFFD, as the WHATWG decoder does) and parsed as JSON
+Text: a null value is DLQ `null_value`. The bytes are decoded as UTF-16LE/BE when they start
+with that byte-order mark, else as UTF-8 (a leading BOM dropped; invalid bytes replaced by
+U+FFFD, as the WHATWG decoder does) and parsed as JSON
 when possible (NaN/Infinity are not JSON). For an object, the first configured field
 (dotted paths allowed) whose value is a string; failing that, a string `path` gives
 `File {path} was {event|modified}`; anything else is the whole decoded string. Lone
-surrogates become U+FFFD. Blank text (JavaScript's whitespace set) is DLQ `empty_text`.
+surrogates become U+FFFD. Blank text (JavaScript's whitespace set and the default-ignorable
+code points, such as U+200B) is DLQ `empty_text`.
 Longer texts are cut to `max_chars` UTF-16 code units, never inside a surrogate pair.
 
 doc_id: the first of doc_id, id, document_id, key that is a non-blank string (trimmed, lone
-surrogates replaced by U+FFFD) or a safe integer (decimal); else the Kafka key (UTF-8, trimmed,
-non-blank); else sha256 of the emitted text's UTF-8 bytes, lowercase hex.
+surrogates replaced by U+FFFD) or a safe integer (decimal; -0 is not one); else the Kafka key
+(UTF-8, trimmed, non-blank); else sha256 of the emitted text's UTF-8 bytes, lowercase hex. An
+explicit id (a field or the key) longer than 512 UTF-8 bytes, with a control character or a
+`..` path segment is DLQ `invalid_doc_id`; a record dead-lettered for its text carries its
+explicit id when it is valid.
 
 Run as `python agent_rules.py < cases.jsonl`: each line `{"key", "value_b64", "fields"?,
 "max_chars"?}` gets one line of outcome JSON — the agreement tests compare it with Bun's.
@@ -19,6 +24,7 @@ Run as `python agent_rules.py < cases.jsonl`: each line `{"key", "value_b64", "f
 import base64
 import hashlib
 import json
+import math
 import re
 import sys
 
@@ -29,6 +35,16 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # String.prototype.trim's set: WhiteSpace and LineTerminator of ECMAScript.
 _JS_WS = "\t\n\x0b\x0c\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties), as JavaScript's \p{...}.
+_DEFAULT_IGNORABLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+)
+_BLANK = re.compile("[" + re.escape(_JS_WS) + _DEFAULT_IGNORABLE + "]*")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_PATH_SEP = re.compile(r"[/\\]")
+MAX_DOC_ID_BYTES = 512
 
 
 def js_trim(s):
@@ -39,13 +55,41 @@ def decode_utf8(b):
     return b.decode("utf-8-sig", errors="replace")
 
 
+def decode_value(b):
+    if b[:2] == b"\xff\xfe":
+        return b[2:].decode("utf-16-le", errors="replace")
+    if b[:2] == b"\xfe\xff":
+        return b[2:].decode("utf-16-be", errors="replace")
+    return decode_utf8(b)
+
+
+def is_blank(text):
+    return _BLANK.fullmatch(text) is not None
+
+
+def doc_id_problem(doc_id):
+    n = len(doc_id.encode("utf-8"))
+    if n > MAX_DOC_ID_BYTES:
+        return f"doc_id has {n} UTF-8 bytes, more than {MAX_DOC_ID_BYTES}"
+    if _CONTROL.search(doc_id):
+        return "doc_id holds a control character (newline, tab, NUL …)"
+    if ".." in _PATH_SEP.split(doc_id):
+        return 'doc_id holds a ".." path segment'
+    return None
+
+
+def _parse_int(s):
+    # JSON's -0 is an integer 0 in Python but -0 in JavaScript: keep the sign to skip it alike.
+    return -0.0 if s == "-0" else int(s)
+
+
 def _reject_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
 def try_json(s):
     try:
-        return json.loads(s, parse_constant=_reject_constant)
+        return json.loads(s, parse_constant=_reject_constant, parse_int=_parse_int)
     except (ValueError, RecursionError):
         return None
 
@@ -90,11 +134,13 @@ def _safe_integer(v):
     if isinstance(v, int):
         return str(v) if abs(v) <= MAX_SAFE_INTEGER else None
     if isinstance(v, float) and v.is_integer() and abs(v) <= MAX_SAFE_INTEGER:
+        if v == 0 and math.copysign(1.0, v) < 0:
+            return None
         return str(int(v))
     return None
 
 
-def derive_doc_id(parsed, key, text):
+def explicit_doc_id(parsed, key):
     if isinstance(parsed, dict):
         for f in DOC_ID_FIELDS:
             v = parsed.get(f)
@@ -107,20 +153,31 @@ def derive_doc_id(parsed, key, text):
         k = js_trim(decode_utf8(key))
         if k != "":
             return k
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return None
+
+
+def _valid_or_none(doc_id):
+    return doc_id if doc_id is not None and doc_id_problem(doc_id) is None else None
 
 
 def parse_agent_result(value, key, fields=DEFAULT_TEXT_FIELDS, max_chars=8192):
     """One record's outcome: {ok, text, doc_id, truncated} or {ok: False, reason, error}."""
     if value is None:
-        return {"ok": False, "reason": "null_value", "error": "record value is null (tombstone)"}
-    decoded = decode_utf8(value)
+        doc_id = _valid_or_none(explicit_doc_id(None, key))
+        return {"ok": False, "reason": "null_value", "error": "record value is null (tombstone)", "doc_id": doc_id}
+    decoded = decode_value(value)
     parsed = try_json(decoded)
     raw = _LONE_SURROGATE.sub("\ufffd", extract_text(decoded, parsed, fields))
-    if js_trim(raw) == "":
-        return {"ok": False, "reason": "empty_text", "error": "extracted text is empty or blank"}
+    explicit = explicit_doc_id(parsed, key)
+    if is_blank(raw):
+        error = "extracted text is empty or blank"
+        return {"ok": False, "reason": "empty_text", "error": error, "doc_id": _valid_or_none(explicit)}
+    problem = None if explicit is None else doc_id_problem(explicit)
+    if problem is not None:
+        return {"ok": False, "reason": "invalid_doc_id", "error": problem, "doc_id": None}
     text, truncated = truncate(raw, max_chars)
-    return {"ok": True, "text": text, "doc_id": derive_doc_id(parsed, key, text), "truncated": truncated}
+    doc_id = explicit if explicit is not None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return {"ok": True, "text": text, "doc_id": doc_id, "truncated": truncated}
 
 
 def _main():

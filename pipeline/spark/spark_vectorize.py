@@ -19,6 +19,7 @@ REST API on 127.0.0.1:SPARK_UI_PORT. It is started by `npm run up -- --spark`
 """
 
 import base64
+import hashlib
 import json
 import os
 import signal
@@ -35,6 +36,7 @@ SETTINGS = (
     ("SPARK_KAFKA_TOPICS", "source topics, comma list"),
     ("SINK_INPUT_TOPIC", "output topic"),
     ("EMBED_DLQ_TOPIC", "Kafka DLQ topic (empty = off)"),
+    ("DLQ_MAX_ENTRY_BYTES", "largest DLQ entry (JSON bytes); a larger original value is cut and marked"),
     ("REDDB_URL", "redis:// URL of the DLQ stream (empty = off)"),
     ("REDDB_NAMESPACE", "Redis key prefix"),
     ("REDDB_DLQ_STREAM", "Redis DLQ stream name"),
@@ -83,6 +85,7 @@ def read_settings(env):
         "stream_maxlen": int(s["REDDB_STREAM_MAXLEN"]),
         "fields": tuple(f.strip() for f in s["PARSE_TEXT_FIELDS"].split(",") if f.strip()),
         "max_chars": int(s["PARSE_MAX_TEXT_CHARS"]),
+        "dlq_max_entry_bytes": int(s["DLQ_MAX_ENTRY_BYTES"]),
         "parquet_dir": s["VEC_OUTPUT_DIR"],
         "checkpoint": s["VEC_CHECKPOINT"],
         "master": s["SPARK_MASTER"],
@@ -102,33 +105,72 @@ def _dumps(obj):
 
 
 def _strict_text(b):
-    # TextDecoder("utf-8", {fatal: true}): drops a leading BOM, rejects invalid bytes.
+    # TextDecoder("utf-8", {fatal: true, ignoreBOM: true}): keeps a leading BOM, rejects invalid bytes.
     try:
-        return b.decode("utf-8-sig")
+        return b.decode("utf-8")
     except UnicodeDecodeError:
         return None
 
 
-def record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_chars):
-    """One record -> (ok, Kafka key, reason, truncated, text, payload JSON) as the Bun parse worker writes it.
+DLQ_KEY_MAX_CHARS = 1024
+_TS_RESERVE = 32
 
-    The key is the doc_id, or for a DLQ entry the source key as UTF-8 text (pipeline/core/dlq.ts).
+
+def _json_bytes(obj):
+    return len(_dumps(obj).encode("utf-8"))
+
+
+def bound_dlq_entry(entry, original, max_bytes):
+    """boundDlqEntry of pipeline/contracts/dlq.ts: the entry, or a copy that fits max_bytes."""
+    if _json_bytes(entry) + _TS_RESERVE <= max_bytes:
+        return entry
+    original = original or b""
+    cut = dict(
+        entry,
+        value_b64="",
+        value=None,
+        value_truncated=True,
+        value_bytes=len(original),
+        value_sha256=hashlib.sha256(original).hexdigest(),
+    )
+    room = max_bytes - _json_bytes(dict(cut, ts=0)) - _TS_RESERVE
+    if room < 0 and cut["text"] is not None:
+        without = _json_bytes(dict(cut, ts=0, text="")) + _TS_RESERVE
+        cut["text"] = agent_rules.truncate(cut["text"], max(0, (max_bytes - without) // 6))[0]
+        room = max_bytes - _json_bytes(dict(cut, ts=0)) - _TS_RESERVE
+    cut["value_b64"] = base64.b64encode(original[: max(0, room // 4 * 3)]).decode("ascii")
+    return cut
+
+
+def _source_key(key):
+    if key is None:
+        return {"key": None}
+    text, truncated = agent_rules.truncate(bytes(key).decode("utf-8", errors="replace"), DLQ_KEY_MAX_CHARS)
+    return {"key": text, "key_truncated": True} if truncated else {"key": text}
+
+
+def record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_chars, max_entry_bytes):
+    """One record -> (ok, Kafka key, reason, truncated, text, payload JSON, doc_id) as the Bun parse worker writes it.
+
+    The key is the doc_id, or for a DLQ entry without one the source key as UTF-8 text
+    (pipeline/core/dlq.ts).
     """
     r = agent_rules.parse_agent_result(value, key, fields, max_chars)
     if r["ok"]:
         out = {"text": r["text"], "topic": topic, "kafka_ts": kafka_ts, "doc_id": r["doc_id"]}
         if r["truncated"]:
             out["truncated"] = True
-        return (True, r["doc_id"], None, r["truncated"], r["text"], _dumps(out))
+        return (True, r["doc_id"], None, r["truncated"], r["text"], _dumps(out), r["doc_id"])
     value = None if value is None else bytes(value)
-    source_key = None if key is None else bytes(key).decode("utf-8", errors="replace")
+    source_key = _source_key(key)
+    text = None if value is None else _strict_text(value)
     envelope = {
         "stage": "parse",
         "reason": r["reason"],
         "error": r["error"],
         "topic": topic,
         "text": None,
-        "doc_id": None,
+        "doc_id": r["doc_id"],
         "kafka_ts": kafka_ts,
         "ts": time.time(),
         "model": None,
@@ -136,13 +178,15 @@ def record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_c
             "topic": topic,
             "partition": partition,
             "offset": str(offset),
-            "key": source_key,
+            **source_key,
             "timestamp": kafka_ts,
         },
-        "value_b64": None if value is None else base64.b64encode(value).decode("ascii"),
-        "value": None if value is None else _strict_text(value),
+        "value_b64": None if value is None or text is not None else base64.b64encode(value).decode("ascii"),
+        "value": text,
     }
-    return (False, source_key, r["reason"], False, None, _dumps(envelope))
+    envelope = bound_dlq_entry(envelope, value, max_entry_bytes)
+    dlq_key = r["doc_id"] if r["doc_id"] is not None else source_key["key"]
+    return (False, dlq_key, r["reason"], False, None, _dumps(envelope), r["doc_id"])
 
 
 class Counters:
@@ -334,13 +378,14 @@ def parsed_stream(spark, cfg):
             T.StructField("truncated", T.BooleanType(), False),
             T.StructField("text", T.StringType(), True),
             T.StructField("payload", T.StringType(), False),
+            T.StructField("doc_id", T.StringType(), True),
         ]
     )
-    fields, max_chars = cfg["fields"], cfg["max_chars"]
+    fields, max_chars, max_entry_bytes = cfg["fields"], cfg["max_chars"], cfg["dlq_max_entry_bytes"]
 
     @F.udf(schema)
     def outcome(value, key, topic, partition, offset, kafka_ts):
-        return record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_chars)
+        return record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_chars, max_entry_bytes)
 
     reader = (
         spark.readStream.format("kafka")
@@ -404,10 +449,10 @@ def batch_writer(cfg, counters, stopping, redis_client):
             while written[0] < len(rows):
                 chunk = rows[written[0] : written[0] + 500]
                 pipe = redis_client.pipeline(transaction=False)
-                for reason, payload in chunk:
+                for reason, doc_id, payload in chunk:
                     pipe.xadd(
                         cfg["dlq_stream"],
-                        {"stage": "parse", "reason": reason, "doc_id": "", "value": payload},
+                        {"stage": "parse", "reason": reason, "doc_id": doc_id or "", "value": payload},
                         maxlen=cfg["stream_maxlen"],
                         approximate=True,
                     )
@@ -446,7 +491,10 @@ def batch_writer(cfg, counters, stopping, redis_client):
                 )
                 retrying("Kafka DLQ", to_kafka(dead, cfg["dlq_topic"]))
             if reasons and redis_client is not None:
-                rows = [(r["reason"], r["payload"]) for r in bad.select("r.reason", "r.payload").collect()]
+                rows = [
+                    (r["reason"], r["doc_id"], r["payload"])
+                    for r in bad.select("r.reason", "r.doc_id", "r.payload").collect()
+                ]
                 retrying("Redis DLQ stream", to_redis(rows))
             if ok and cfg["parquet_dir"]:
                 rows = good.select(

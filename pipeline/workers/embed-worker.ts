@@ -36,6 +36,7 @@ helpIfAsked(
 
 await runWorker<EmbeddedRecord>({
   name: "embed-worker",
+  stage: "embed",
   groupId: (cfg) => cfg.embed.group,
   topics: (cfg) => [cfg.topics.input],
   batch: (cfg) => ({

@@ -23,6 +23,7 @@ helpIfAsked(
 
 await runWorker<IndexedRecord>({
   name: "indexer",
+  stage: "index",
   groupId: (cfg) => cfg.index.group,
   topics: (cfg) => [cfg.index.topic],
   batch: (cfg) => ({

@@ -28,6 +28,7 @@ helpIfAsked(
 
 await runWorker<EmbeddingInput>({
   name: "parse",
+  stage: "parse",
   groupId: (cfg) => cfg.parse.group,
   topics: (cfg) => cfg.topics.source,
   batch: (cfg) => ({

@@ -213,7 +213,10 @@ export function serializeFixture(records: Iterable<FixtureRecord>): string {
 
 export type GoldenExpect =
   | { outcome: "ok"; text: string; doc_id: string; truncated: boolean }
-  | { outcome: "dlq"; reason: "null_value" | "empty_text" };
+  | { outcome: "dlq"; reason: GoldenDlqReason; doc_id?: string | null };
+
+export type GoldenDlqReason = "null_value" | "empty_text" | "invalid_doc_id";
+const DLQ_REASONS: readonly string[] = ["null_value", "empty_text", "invalid_doc_id"];
 
 /** One golden parse case: a record, optional non-default settings, and the expected outcome. */
 export interface GoldenCase {
@@ -268,11 +271,17 @@ function parseExpect(e: unknown, fail: (reason: string) => never): GoldenExpect 
   const extra = Object.keys(o).filter((k) => !EXPECT_FIELDS.has(k));
   if (extra.length > 0) fail(`unknown field in "expect": ${JSON.stringify(extra[0])}`);
   if (o.outcome === "dlq") {
-    if (o.reason !== "null_value" && o.reason !== "empty_text") {
-      fail('a dlq case needs "reason": "null_value" or "empty_text"');
+    if (!DLQ_REASONS.includes(o.reason as string)) {
+      fail(`a dlq case needs "reason": one of ${DLQ_REASONS.join(", ")}`);
     }
-    for (const k of ["text", "doc_id", "truncated"]) if (k in o) fail(`a dlq case has no "${k}"`);
-    return { outcome: "dlq", reason: o.reason as "null_value" | "empty_text" };
+    for (const k of ["text", "truncated"]) if (k in o) fail(`a dlq case has no "${k}"`);
+    const out: GoldenExpect = { outcome: "dlq", reason: o.reason as GoldenDlqReason };
+    if ("doc_id" in o) {
+      if (o.doc_id !== null && (typeof o.doc_id !== "string" || o.doc_id === ""))
+        fail('a dlq case\'s "doc_id" is a non-empty string or null');
+      out.doc_id = o.doc_id as string | null;
+    }
+    return out;
   }
   if (o.outcome === "ok") {
     if (typeof o.text !== "string") fail('an ok case needs "text" (string)');

@@ -149,6 +149,7 @@ export function sparkJobEnv(
     SPARK_KAFKA_TOPICS: cfg.topics.source.join(","),
     SINK_INPUT_TOPIC: cfg.topics.input,
     EMBED_DLQ_TOPIC: cfg.topics.dlq,
+    DLQ_MAX_ENTRY_BYTES: String(cfg.dlq.maxEntryBytes),
     REDDB_URL: cfg.redis.url,
     REDDB_NAMESPACE: cfg.redis.namespace,
     REDDB_DLQ_STREAM: cfg.redis.dlqStream,

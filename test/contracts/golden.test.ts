@@ -22,6 +22,7 @@ describe("golden parse cases", () => {
       });
     } else {
       expect(r).toMatchObject({ ok: false, reason: c.expect.reason });
+      if (c.expect.doc_id !== undefined) expect(r).toMatchObject({ doc_id: c.expect.doc_id });
     }
   });
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parseAgentResult } from "../../pipeline/contracts/extract.ts";
 import type { EmbeddedRecord } from "../../pipeline/contracts/records.ts";
 import { listParquetFiles, readParquetRows, type StoredEmbeddingRow } from "../../pipeline/io/parquet.ts";
+import { entryBytes } from "../../pipeline/contracts/dlq.ts";
 import { createEmbedder } from "../../pipeline/models/registry.ts";
 import type { FixtureRecord } from "../../scripts/lib/fixture-format.ts";
 import { readFixture } from "../../scripts/lib/fixture-format.ts";
@@ -123,7 +124,7 @@ describe("fixtures through parse and embed-worker", () => {
       expect(typeof e.kafka_ts).toBe("number");
       expect(e.embedded_ts).toBeGreaterThan(1.6e9); // epoch seconds
       expect(e.embedded_ts).toBeLessThan(1e11);
-      const ref = hash.embed([e.text])[0] as Float32Array;
+      const ref = (await hash.embed([e.text]))[0] as Float32Array;
       expect(e.vector).toHaveLength(384);
       expect(Math.max(...e.vector.map((x, i) => Math.abs(x - (ref[i] as number))))).toBeLessThan(1e-6);
     }
@@ -149,9 +150,8 @@ describe("fixtures through parse and embed-worker", () => {
     expect(dlq.map((d) => d.reason).sort()).toEqual(bad.map((b) => (b.ok ? "" : b.reason)).sort());
     for (const d of dlq) {
       expect(d).toMatchObject({ stage: "parse", source: { topic: topics.src } });
-      const original = fixture.find(
-        (r) => r.value?.toString("base64") === d.value_b64 || (r.value === null && d.value_b64 === null),
-      );
+      const bytes = entryBytes(d);
+      const original = fixture.find((r) => (r.value === null ? bytes === null : bytes?.equals(r.value)));
       expect(original).toBeDefined();
     }
 

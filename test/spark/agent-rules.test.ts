@@ -4,7 +4,9 @@
  */
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { type ExtractOptions, parseAgentResult } from "../../pipeline/contracts/extract.ts";
+import { boundDlqEntry, type DlqEntry } from "../../pipeline/contracts/dlq.ts";
+import { type ExtractOptions, isBlank, parseAgentResult } from "../../pipeline/contracts/extract.ts";
+import { parseRecords } from "../../pipeline/parse/stage.ts";
 import { type FixtureRecord, readFixture, readGoldenCases } from "../../scripts/lib/fixture-format.ts";
 import { repoRoot, run } from "../helpers/run.ts";
 
@@ -43,7 +45,7 @@ function bun(c: Case): unknown {
     ...(c.max_chars ? { maxChars: c.max_chars } : {}),
   };
   const r = parseAgentResult(c.record.value, c.record.key === null ? null : Buffer.from(c.record.key), opts);
-  return r.ok ? r : { ok: false, reason: r.reason, error: r.error };
+  return r.ok ? r : { ok: false, reason: r.reason, error: r.error, doc_id: r.doc_id };
 }
 
 test("golden parse cases: Python gives the same outcome as Bun", async () => {
@@ -102,4 +104,88 @@ test("edge cases where JavaScript and Python differ by default agree here", asyn
   cases.forEach((c, i) => {
     expect({ i, out: got[i] }).toEqual({ i, out: bun(c) });
   });
+});
+
+test("blank characters: Python's set equals JavaScript's whitespace + Default_Ignorable_Code_Point", async () => {
+  const script = [
+    "import sys",
+    `sys.path.insert(0, ${JSON.stringify(join(repoRoot, "pipeline", "spark"))})`,
+    "import agent_rules",
+    "print(','.join(str(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and agent_rules.is_blank(chr(c))))",
+  ].join("\n");
+  const { code, stdout } = await run(["python3", "-c", script]);
+  expect(code).toBe(0);
+  const js: number[] = [];
+  for (let c = 0; c < 0x110000; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) continue;
+    if (isBlank(String.fromCodePoint(c))) js.push(c);
+  }
+  expect(stdout.trim().split(",").map(Number)).toEqual(js);
+  expect(js.length).toBeGreaterThan(4000); // the E0000 block alone is 4096
+});
+
+test("DLQ envelopes, bounded: the Spark job's equal the Bun parse worker's (ts aside)", async () => {
+  const garbage = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919 + 13) % 256));
+  const cases: { key: Buffer | null; value: Buffer | null; max: number }[] = [
+    { key: Buffer.from("k-blank"), value: Buffer.from(" ".repeat(900_000)), max: 900_000 },
+    { key: Buffer.from("k-blank"), value: Buffer.from(" ".repeat(900_000)), max: 65_536 },
+    { key: Buffer.from("../x"), value: garbage, max: 65_536 }, // invalid id; not UTF-8, and too large
+    { key: Buffer.from("x".repeat(3000)), value: null, max: 65_536 }, // a long key is cut
+    { key: null, value: Buffer.from("\uFEFF \u200b "), max: 65_536 }, // the BOM is kept in the text
+    { key: Buffer.from("bad\nid"), value: Buffer.from('{"text":"fine"}'), max: 65_536 },
+  ];
+  const script = [
+    "import base64, json, sys",
+    `sys.path.insert(0, ${JSON.stringify(join(repoRoot, "pipeline", "spark"))})`,
+    "import spark_vectorize as s",
+    "for line in sys.stdin:",
+    "    c = json.loads(line)",
+    "    b = lambda f: None if c[f] is None else base64.b64decode(c[f])",
+    "    r = s.record_outcome(b('value'), b('key'), 'src', 1, 42, 1700000000000, s.agent_rules.DEFAULT_TEXT_FIELDS, 8192, c['max'])",
+    "    print(json.dumps({'key': r[1], 'payload': r[5]}))",
+  ].join("\n");
+  const input = cases
+    .map((c) =>
+      JSON.stringify({
+        key: c.key?.toString("base64") ?? null,
+        value: c.value?.toString("base64") ?? null,
+        max: c.max,
+      }),
+    )
+    .join("\n");
+  const { code, stdout, stderr } = await run(["python3", "-c", script], input);
+  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  const got = stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { key: string | null; payload: string });
+  const withoutTs = (json: string) => {
+    const { ts: _ts, ...rest } = JSON.parse(json) as Record<string, unknown>;
+    return rest;
+  };
+  cases.forEach((c, i) => {
+    const record = {
+      topic: "src",
+      partition: 1,
+      offset: "42",
+      key: c.key,
+      value: c.value,
+      timestamp: 1700000000000,
+      headers: {},
+    };
+    const [entry] = parseRecords([record], {}).dlq;
+    const bounded = boundDlqEntry(entry as DlqEntry, c.max);
+    const py = got[i] as { key: string | null; payload: string };
+    expect({ i, entry: withoutTs(py.payload) }).toEqual({ i, entry: withoutTs(JSON.stringify(bounded)) });
+    expect(Buffer.byteLength(py.payload)).toBeLessThanOrEqual(c.max);
+    expect(py.key).toBe(bounded.doc_id ?? bounded.source.key);
+  });
+  const blank = JSON.parse((got[1] as { payload: string }).payload);
+  expect(blank).toMatchObject({
+    value: null,
+    value_truncated: true,
+    value_bytes: 900_000,
+    doc_id: "k-blank",
+  });
+  expect(Buffer.from(blank.value_b64, "base64").toString()).toMatch(/^ +$/);
 });
