@@ -93,7 +93,7 @@ export function createInfermeshServer(
       });
     }
     const started = performance.now();
-    const vectors = model.embed(request.inputs);
+    const vectors = await model.embed(request.inputs);
     const ms = performance.now() - started;
     if (vectors.length !== request.inputs.length || vectors.some((v) => v.length !== model.dim)) {
       throw new Error(

@@ -1,15 +1,21 @@
 /** The contract every model implements, and small vector helpers shared by them. */
 
 /**
- * A sentence embedder. `embed` is synchronous and pure: the same text always gives the
- * same vector, in any process. Every vector has length `dim`, finite components, and
- * unit L2 norm when `normalized` is true.
+ * A sentence embedder. `embed` is pure: the same text always gives the same vector, in any
+ * process. Every vector has length `dim`, finite components, and unit L2 norm when
+ * `normalized` is true. Models computed in this thread answer at once ({@link SyncEmbedder});
+ * models run by onnxruntime answer with a promise.
  */
 export interface Embedder {
   readonly name: string;
   readonly dim: number;
   /** Whether every vector `embed` returns has unit L2 norm. */
   readonly normalized: boolean;
+  embed(texts: string[]): Float32Array[] | Promise<Float32Array[]>;
+}
+
+/** An embedder whose vectors are computed synchronously (hash, GloVe + SIF). */
+export interface SyncEmbedder extends Embedder {
   embed(texts: string[]): Float32Array[];
 }
 

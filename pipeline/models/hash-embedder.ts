@@ -3,7 +3,7 @@
  * No model file, no state: fast and identical across processes and runtimes (the hash is
  * FNV-1a over UTF-16 code units with a murmur3 finaliser, written out here).
  */
-import { type Embedder, normalizeInPlace } from "./embedder.ts";
+import { normalizeInPlace, type SyncEmbedder } from "./embedder.ts";
 
 export const HASH_MIN_DIM = 8;
 export const HASH_MAX_DIM = 4096;
@@ -59,7 +59,7 @@ export function hashEmbed(text: string, dim: number): Float32Array {
 }
 
 /** The `hash-<dim>` embedder; `dim` must be an integer in 8..4096. */
-export function createHashEmbedder(dim: number): Embedder {
+export function createHashEmbedder(dim: number): SyncEmbedder {
   if (!Number.isInteger(dim) || dim < HASH_MIN_DIM || dim > HASH_MAX_DIM) {
     throw new RangeError(
       `hash embedder dim must be an integer in ${HASH_MIN_DIM}..${HASH_MAX_DIM}, got ${dim}`,

@@ -41,16 +41,16 @@ export function loadParaphraseGroups(path: string): ParaphraseGroup[] {
  * is the fraction of those k' in the sentence's group, averaged over all sentences. With
  * k' capped this way a perfect embedder scores 1 whatever the group sizes.
  */
-export function paraphrasePrecisionAtK(
+export async function paraphrasePrecisionAtK(
   embedder: Embedder,
   groups: ParaphraseGroup[],
   k = 5,
-): ParaphraseScore {
+): Promise<ParaphraseScore> {
   const small = groups.find((g) => g.sentences.length < 2);
   if (small) throw new Error(`paraphrase group ${JSON.stringify(small.group)} needs at least 2 sentences`);
   const texts = groups.flatMap((g) => g.sentences);
   const owner = groups.flatMap((g, gi) => g.sentences.map(() => gi));
-  const vectors = embedder.embed(texts);
+  const vectors = await embedder.embed(texts);
   let total = 0;
   for (let i = 0; i < texts.length; i++) {
     const size = groups[owner[i] as number]?.sentences.length ?? 0;

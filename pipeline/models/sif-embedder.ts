@@ -11,7 +11,7 @@
  *   moment of SIF vectors of "sentences" of {@link SifOptions.referenceLength} words drawn
  *   from the Zipf distribution over the {@link SifOptions.referenceWords} most frequent words.
  */
-import { type Embedder, normalizeInPlace } from "./embedder.ts";
+import { normalizeInPlace, type SyncEmbedder } from "./embedder.ts";
 import type { GloveVectors } from "./glove-cache.ts";
 import { hashEmbed } from "./hash-embedder.ts";
 import { createVocabTokenizer } from "./vocab-tokenizer.ts";
@@ -140,7 +140,7 @@ function removeComponent(v: Float32Array, c: Float32Array): void {
  * `hash-<dim>` vector of the text instead: deterministic, unit length, never NaN, and
  * close to nothing else.
  */
-export function createSifEmbedder(glove: GloveVectors, options: SifOptions = {}): Embedder {
+export function createSifEmbedder(glove: GloveVectors, options: SifOptions = {}): SyncEmbedder {
   const opts = { ...SIF_DEFAULTS, ...options };
   const weights = sifWeights(glove.count, opts.a);
   const component = commonComponent(glove, weights, opts.referenceWords, opts.referenceLength);
@@ -157,7 +157,7 @@ export function createSifEmbedder(glove: GloveVectors, options: SifOptions = {})
  * Baseline for comparisons: the plain mean of the same tokens' word vectors, no weights and
  * no common-component removal. Unit-normalised, same fallback as SIF.
  */
-export function createAverageEmbedder(glove: GloveVectors): Embedder {
+export function createAverageEmbedder(glove: GloveVectors): SyncEmbedder {
   const tokenize = createVocabTokenizer(glove.index);
   return vocabEmbedder("glove-100d-avg", glove.dim, (text) => {
     const v = new Float32Array(glove.dim);
@@ -165,7 +165,11 @@ export function createAverageEmbedder(glove: GloveVectors): Embedder {
   });
 }
 
-function vocabEmbedder(name: string, dim: number, raw: (text: string) => Float32Array | undefined): Embedder {
+function vocabEmbedder(
+  name: string,
+  dim: number,
+  raw: (text: string) => Float32Array | undefined,
+): SyncEmbedder {
   const one = (text: string): Float32Array => {
     const v = raw(text);
     return v && normalizeInPlace(v) ? v : hashEmbed(text, dim);

@@ -80,7 +80,7 @@ describe("InferMesh server", () => {
     };
     expect(body).toMatchObject({ model: "glove-100d-sif", dim: 100, normalized: true });
     expect(body.vectors).toHaveLength(3);
-    const local = models[0]?.embed(inputs) ?? [];
+    const local = (await models[0]?.embed(inputs)) ?? [];
     body.vectors.forEach((v, i) => {
       expect(v).toHaveLength(100);
       expect(v.map(Math.fround)).toEqual(Array.from(local[i] ?? []));

