@@ -26,6 +26,11 @@ export interface InfermeshMetricsSnapshot {
 
 export class InfermeshMetrics {
   private readonly started = Date.now();
+
+  /** Epoch milliseconds when the server started. */
+  get startedMs(): number {
+    return this.started;
+  }
   private requests = 0;
   private embedRequests = 0;
   private readonly errors: Record<string, number> = {};

@@ -8,13 +8,28 @@
  *   Components are the model's float32 values, exactly (as JSON numbers).
  * - `GET /metrics` → {@link InfermeshMetricsSnapshot} plus `status`.
  *
- * With an API key set, `/embed` needs `Authorization: Bearer <key>` (401 otherwise); `/health`
- * and `/metrics` stay open for probes and carry no data. Every error is JSON `{error, ...}`.
+ * The protocols other clients speak, on their own paths so that `/embed` keeps its answer:
+ * - Hugging Face text-embeddings-inference under `/tei`: `POST /tei/embed {inputs: string |
+ *   string[]}` → `number[][]` (the default model), `GET /tei/info`, `GET /tei/health`; a TEI
+ *   client takes `http://host:port/tei` as its base URL;
+ * - OpenAI: `POST /v1/embeddings {input, model, encoding_format?}` → `{object: "list", data:
+ *   [{object: "embedding", index, embedding}], model, usage}` (`embedding` is base64 of
+ *   little-endian float32 when asked), and `GET /v1/models`; base URL `http://host:port/v1`.
+ *
+ * With an API key set, the embedding endpoints need `Authorization: Bearer <key>` (401
+ * otherwise); `/health`, `/metrics` and the info endpoints stay open for probes and carry no
+ * data. Every error is JSON `{error, ...}`.
  */
 import type { Server } from "bun";
 import { bearerMatches, errorResponse, HttpError, json } from "../core/http-edge.ts";
 import type { Embedder } from "../models/embedder.ts";
-import { type EmbedLimits, parseEmbedRequest, readBodyLimited } from "./embed-request.ts";
+import {
+  type EmbedLimits,
+  parseEmbedRequest,
+  parseOpenAiRequest,
+  parseTeiRequest,
+  readBodyLimited,
+} from "./embed-request.ts";
 import { InfermeshMetrics } from "./metrics.ts";
 
 export interface InfermeshServerOptions extends EmbedLimits {
@@ -34,7 +49,22 @@ type ModelState =
   | { status: "ok"; byName: Map<string, Embedder>; first: Embedder; dimByModel: Record<string, number> }
   | { status: "error"; error: string };
 
-const ROUTES: Record<string, string> = { "/health": "GET", "/embed": "POST", "/metrics": "GET" };
+const ROUTES: Record<string, string> = {
+  "/health": "GET",
+  "/embed": "POST",
+  "/metrics": "GET",
+  "/tei/embed": "POST",
+  "/tei/info": "GET",
+  "/tei/health": "GET",
+  "/v1/embeddings": "POST",
+  "/v1/models": "GET",
+};
+
+/** Little-endian float32 bytes of a vector, base64 (OpenAI's `encoding_format: "base64"`). */
+function float32Base64(v: Float32Array): string {
+  const le = new Float32Array(v);
+  return Buffer.from(le.buffer, le.byteOffset, le.byteLength).toString("base64");
+}
 
 /**
  * Starts the server on `opts.host:opts.port` with the given models, or with a promise of them
@@ -76,31 +106,45 @@ export function createInfermeshServer(
     return json(state, 503);
   };
 
-  const embed = async (req: Request): Promise<Response> => {
+  const authorize = (req: Request): void => {
     if (opts.apiKey && !bearerMatches(req.headers.get("authorization"), opts.apiKey)) {
       throw new HttpError(401, "missing or wrong bearer token", {}, { "www-authenticate": "Bearer" });
     }
-    const body = await readBodyLimited(req, opts.maxBodyBytes);
-    const request = parseEmbedRequest(body, opts);
-    if (state.status !== "ok") {
-      const message = state.status === "loading" ? "models are still loading" : state.error;
-      throw new HttpError(503, message, {}, { "retry-after": "5" });
-    }
-    const model = request.model === undefined ? state.first : state.byName.get(request.model);
+  };
+
+  const loaded = (): Extract<ModelState, { status: "ok" }> => {
+    if (state.status === "ok") return state;
+    const message = state.status === "loading" ? "models are still loading" : state.error;
+    throw new HttpError(503, message, {}, { "retry-after": "5" });
+  };
+
+  /** The vectors of `inputs` by the named model (or the first one), checked and counted. */
+  const embedWith = async (
+    name: string | undefined,
+    inputs: string[],
+    unknownStatus = 400,
+  ): Promise<{ model: Embedder; vectors: Float32Array[] }> => {
+    const s = loaded();
+    const model = name === undefined ? s.first : s.byName.get(name);
     if (!model) {
-      throw new HttpError(400, `unknown model ${JSON.stringify(request.model)}`, {
-        models: [...state.byName.keys()],
+      throw new HttpError(unknownStatus, `unknown model ${JSON.stringify(name)}`, {
+        models: [...s.byName.keys()],
       });
     }
     const started = performance.now();
-    const vectors = await model.embed(request.inputs);
+    const vectors = await model.embed(inputs);
     const ms = performance.now() - started;
-    if (vectors.length !== request.inputs.length || vectors.some((v) => v.length !== model.dim)) {
-      throw new Error(
-        `model ${model.name} returned ${vectors.length} vectors for ${request.inputs.length} inputs`,
-      );
+    if (vectors.length !== inputs.length || vectors.some((v) => v.length !== model.dim)) {
+      throw new Error(`model ${model.name} returned ${vectors.length} vectors for ${inputs.length} inputs`);
     }
-    metrics.recordBatch(model.name, request.inputs.length, ms);
+    metrics.recordBatch(model.name, inputs.length, ms);
+    return { model, vectors };
+  };
+
+  const embed = async (req: Request): Promise<Response> => {
+    authorize(req);
+    const request = parseEmbedRequest(await readBodyLimited(req, opts.maxBodyBytes), opts);
+    const { model, vectors } = await embedWith(request.model, request.inputs);
     return json({
       vectors: vectors.map((v) => Array.from(v)),
       model: model.name,
@@ -109,19 +153,95 @@ export function createInfermeshServer(
     });
   };
 
+  const teiEmbed = async (req: Request): Promise<Response> => {
+    authorize(req);
+    const request = parseTeiRequest(await readBodyLimited(req, opts.maxBodyBytes), opts);
+    const { vectors } = await embedWith(request.model, request.inputs);
+    return json(vectors.map((v) => Array.from(v)));
+  };
+
+  const teiInfo = (): Response => {
+    const s = loaded();
+    return json({
+      model_id: s.first.name,
+      model_dtype: "float32",
+      model_type: { embedding: { pooling: "mean" } },
+      max_client_batch_size: opts.maxInputs,
+      max_input_length: opts.maxTextChars,
+      version: "infermesh",
+    });
+  };
+
+  const openAiEmbed = async (req: Request): Promise<Response> => {
+    authorize(req);
+    const request = parseOpenAiRequest(await readBodyLimited(req, opts.maxBodyBytes), opts);
+    const s = loaded();
+    const wanted = s.byName.get(request.model);
+    if (wanted && request.dimensions !== undefined && request.dimensions !== wanted.dim) {
+      throw new HttpError(
+        400,
+        `model ${wanted.name} has ${wanted.dim} dimensions, not ${request.dimensions}`,
+      );
+    }
+    const { model, vectors } = await embedWith(request.model, request.inputs, 404);
+    const tokenize = (model as { tokenize?: (t: string) => number[] }).tokenize;
+    const tokens = request.inputs.reduce(
+      (n, t) => n + (tokenize ? tokenize(t).length : t.split(/\s+/).filter(Boolean).length),
+      0,
+    );
+    return json({
+      object: "list",
+      data: vectors.map((v, index) => ({
+        object: "embedding",
+        index,
+        embedding: request.encoding === "base64" ? float32Base64(v) : Array.from(v),
+      })),
+      model: model.name,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
+  };
+
+  const openAiModels = (): Response => {
+    const s = loaded();
+    const created = Math.floor(metrics.startedMs / 1000);
+    return json({
+      object: "list",
+      data: [...s.byName.keys()].map((id) => ({ id, object: "model", created, owned_by: "infermesh" })),
+    });
+  };
+
   const route = async (req: Request): Promise<Response> => {
     const path = new URL(req.url).pathname;
     const method = ROUTES[path];
-    if (!method) throw new HttpError(404, `no route ${path}; try GET /health, POST /embed, GET /metrics`);
+    if (!method) {
+      throw new HttpError(
+        404,
+        `no route ${path}; try GET /health, POST /embed, GET /metrics, POST /tei/embed, POST /v1/embeddings`,
+      );
+    }
     if (req.method !== method && !(method === "GET" && req.method === "HEAD")) {
       throw new HttpError(405, `${path} answers ${method} only`, {}, { allow: method });
     }
-    if (path === "/health") return health();
-    if (path === "/metrics") {
-      const dims = state.status === "ok" ? state.dimByModel : {};
-      return json({ status: state.status, ...metrics.snapshot(dims) });
+    switch (path) {
+      case "/health":
+        return health();
+      case "/tei/health":
+        return health().status === 200 ? new Response(null, { status: 200 }) : health();
+      case "/metrics": {
+        const dims = state.status === "ok" ? state.dimByModel : {};
+        return json({ status: state.status, ...metrics.snapshot(dims) });
+      }
+      case "/tei/embed":
+        return teiEmbed(req);
+      case "/tei/info":
+        return teiInfo();
+      case "/v1/embeddings":
+        return openAiEmbed(req);
+      case "/v1/models":
+        return openAiModels();
+      default:
+        return embed(req);
     }
-    return embed(req);
   };
 
   return Bun.serve({

@@ -191,9 +191,9 @@ describe("InferMesh server", () => {
 
   test("404 for unknown paths and 405 for wrong methods, as JSON", async () => {
     await expectError(
-      await fetch(`${base}/v1/embeddings`, { method: "POST" }),
+      await fetch(`${base}/v2/embeddings`, { method: "POST" }),
       404,
-      /no route \/v1\/embeddings/,
+      /no route \/v2\/embeddings/,
     );
     const res = await fetch(`${base}/embed`);
     expect(res.headers.get("allow")).toBe("POST");
