@@ -5,7 +5,7 @@
  *
  * `loadConfig()` fails fast with a {@link ConfigError} naming the variable.
  */
-import { homedir } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { join, resolve } from "node:path";
 
 export class ConfigError extends Error {
@@ -175,10 +175,11 @@ export function loadConfig(env: Env = process.env) {
   /** The Spark job's UI / REST port; the backend's SPARK_VECTOR_UI_URL follows it by default. */
   const sparkUiPort = e.int("SPARK_UI_PORT", 4041, 1, 65535);
 
-  const infermeshUrl = parseUrl("INFERMESH_URL", e.str("INFERMESH_URL", "http://127.0.0.1:9000"), [
-    "http:",
-    "https:",
-  ]);
+  /** INFERMESH_URL may list several servers (comma list); the embed worker spreads requests over them. */
+  const infermeshUrls = e
+    .list("INFERMESH_URL", ["http://127.0.0.1:9000"])
+    .map((u) => parseUrl("INFERMESH_URL", u, ["http:", "https:"]));
+  const infermeshUrl = infermeshUrls[0] as string;
 
   return {
     kafka,
@@ -188,18 +189,33 @@ export function loadConfig(env: Env = process.env) {
     infermeshServer: {
       host: e.str("INFERMESH_HOST", "127.0.0.1"),
       port: e.int("INFERMESH_PORT", 9000, 0, 65535),
-      /** Models served, comma list: `glove-100d-sif` (real word vectors + SIF) and/or `hash-<dim>`. */
-      models: e.list("INFERMESH_MODELS", ["glove-100d-sif", "hash-384"]),
+      /**
+       * Models served, comma list, the first is the default: `sentence-transformers/all-MiniLM-L6-v2`
+       * (fp32) and `…-int8`, `glove-100d-sif` (word vectors + SIF), `hash-<dim>`.
+       */
+      models: e.list("INFERMESH_MODELS", [
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "sentence-transformers/all-MiniLM-L6-v2-int8",
+        "glove-100d-sif",
+        "hash-384",
+      ]),
       apiKey: e.optional("INFERMESH_API_KEY", ""),
       maxInputs: e.int("INFERMESH_MAX_INPUTS", 512, 1),
       maxBodyBytes: e.int("INFERMESH_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024),
       maxTextChars: e.int("INFERMESH_MAX_TEXT_CHARS", 32_768, 1),
+      /** onnxruntime intra-op threads per process (MiniLM models); default: the cores. */
+      threads: e.int("INFERMESH_THREADS", availableParallelism(), 1, 1024),
+      /** Texts per model batch at most; concurrent requests are batched together up to this. */
+      maxBatch: e.int("INFERMESH_MAX_BATCH", 32, 1, 100_000),
+      /** Padded tokens (texts × longest) per model batch at most. */
+      maxBatchTokens: e.int("INFERMESH_MAX_BATCH_TOKENS", 8192, 256),
     },
     /** The embed worker (client side of InferMesh, batching, cache, sinks). */
     embed: {
       group: e.str("EMBED_GROUP", "embed-worker"),
       infermeshUrl,
-      model: e.str("EMBED_MODEL", "glove-100d-sif"),
+      infermeshUrls,
+      model: e.str("EMBED_MODEL", "sentence-transformers/all-MiniLM-L6-v2"),
       apiKey: e.optional("INFERMESH_API_KEY", ""),
       timeoutSec: e.num("INFERMESH_TIMEOUT_SEC", 30, 0.001),
       retries: e.int("INFERMESH_RETRIES", 2, 0, 100),

