@@ -253,8 +253,23 @@ describe("down states", () => {
     f = await view("4", "embed-worker unreachable since");
   });
 
+  test("Spark unreachable while parse runs on Bun: not in use, in a neutral colour, no ✕", async () => {
+    await live(); // the recorded parse stream is the Bun worker's
+    h?.transport.emit("spark", fixture("spark.unreachable.json"));
+    h?.scheduler.advance(3000);
+    let f = await (h as Harness).waitFor((x) => x.includes("Spark        not in use"), "Spark not in use");
+    expect(f).toContain("– Spark        not in use (Bun parse)");
+    expect(f).not.toMatch(/✕ Spark/);
+    f = await view("2", "Spark: not in use (Bun parse)");
+    expect(f).toContain("The parse stage runs on the Bun worker; `npm run up -- --spark`");
+    expect(f).not.toContain("Spark unreachable");
+  });
+
   test("Spark unreachable and InferMesh unreachable are shown as down", async () => {
     await live();
+    // Parse says it runs on Spark, so Spark should be there.
+    const parse = JSON.parse(streamFixture("parse").at(-1) as string) as { metrics: Record<string, unknown> };
+    h?.transport.emit("parse", { ...parse, metrics: { ...parse.metrics, engine: "spark" } });
     h?.transport.emit("spark", fixture("spark.unreachable.json"));
     h?.transport.emit("infermesh", fixture("infermesh.unreachable.json"));
     h?.scheduler.advance(3000);

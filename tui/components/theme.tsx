@@ -33,4 +33,5 @@ export const statusTone: Record<HealthStatus, Tone> = {
   warn: "warn",
   down: "bad",
   unknown: "muted",
+  off: "muted",
 };

@@ -6,7 +6,8 @@
  */
 import type { State, StreamName, WorkerName, WorkerSnapshot } from "./types.ts";
 
-export type HealthStatus = "up" | "warn" | "down" | "unknown";
+/** `off`: not in use by this stack (e.g. Spark while parse runs on Bun), which is no failure. */
+export type HealthStatus = "up" | "warn" | "down" | "unknown" | "off";
 
 export interface Health {
   name: string;
@@ -92,8 +93,23 @@ export function infermeshHealth(state: State): Health {
   return { name: "InferMesh", status: "down", text: "unreachable", since };
 }
 
+/**
+ * Whether the parse stage runs on Spark, as the reachable parse worker says (the Spark job
+ * serves `engine: "spark"`); undefined when parse does not report.
+ */
+export function parseOnSpark(state: State): boolean | undefined {
+  const p = live(state, "parse");
+  if (!p?.reachable) return undefined;
+  return p.metrics.engine === "spark";
+}
+
+export const SPARK_NOT_IN_USE = "not in use (Bun parse)";
+
 export function sparkHealth(state: State): Health {
   const s = live(state, "spark");
+  // Spark that is not meant to run is not a failure: only show it down when parse needs it.
+  if (s?.status !== "running" && parseOnSpark(state) === false)
+    return { name: "Spark", status: "off", text: SPARK_NOT_IN_USE };
   if (!s) return streamUnknown(state, "spark", "Spark");
   if (s.status === "running")
     return { name: "Spark", status: "up", text: `running · ${s.executors.length} exec` };

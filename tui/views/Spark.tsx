@@ -6,6 +6,7 @@ import { Line } from "../components/Line.tsx";
 import { Placeholder } from "../components/Placeholder.tsx";
 import { Table } from "../components/Table.tsx";
 import { bytes, clock, count, fit, ms, rate } from "../format.ts";
+import { parseOnSpark, SPARK_NOT_IN_USE } from "../state/health.ts";
 import { noStreamData, pairs, staleText, type ViewProps } from "./common.tsx";
 
 export function Spark({ state, width, height }: ViewProps) {
@@ -14,6 +15,18 @@ export function Spark({ state, width, height }: ViewProps) {
   const stale = staleText(state, "spark");
   const s = state.streams.spark.last;
   if (!s) return null;
+  if (s.status !== "running" && parseOnSpark(state) === false) {
+    return (
+      <Placeholder
+        tone="muted"
+        width={width}
+        lines={[
+          `Spark: ${SPARK_NOT_IN_USE}`,
+          "The parse stage runs on the Bun worker; `npm run up -- --spark` runs it as a Spark job instead.",
+        ]}
+      />
+    );
+  }
   if (s.status === "unreachable") {
     const since = state.streams.spark.componentDownSince;
     return (
