@@ -215,6 +215,8 @@ export function loadConfig(env: Env = process.env) {
       group: e.str("EMBED_GROUP", "embed-worker"),
       infermeshUrl,
       infermeshUrls,
+      /** Requests in flight per batch: a batch is split across them (and across the URLs). */
+      concurrency: e.int("INFERMESH_CONCURRENCY", 2, 1, 256),
       model: e.str("EMBED_MODEL", "sentence-transformers/all-MiniLM-L6-v2"),
       apiKey: e.optional("INFERMESH_API_KEY", ""),
       timeoutSec: e.num("INFERMESH_TIMEOUT_SEC", 30, 0.001),

@@ -7,6 +7,11 @@
  * ({@link TransientError}, retried with backoff); any other 4xx means the service rejects
  * these inputs ({@link RejectedError}); a response that does not match the request
  * (count, dimension, non-finite numbers) is an {@link InvalidResponseError}.
+ *
+ * Scale-out: with several URLs, requests go round-robin over them, and a retry goes to the
+ * next one. With `concurrency` > 1 a batch is split into that many requests sent at once (none
+ * smaller than `minSplit` texts), so a server batches them with other work and never waits for
+ * this client to parse one answer before the next request arrives.
  */
 import { type BackoffPolicy, retry, TransientError } from "../core/retry.ts";
 
@@ -26,6 +31,12 @@ export class InvalidResponseError extends Error {
 
 export interface InfermeshClientOptions {
   url: string;
+  /** Several servers of the same models (`url` is then the first); default `[url]`. */
+  urls?: readonly string[];
+  /** Requests in flight per `embed` call (a batch is split); default 1. */
+  concurrency?: number;
+  /** Smallest part a batch is split into; default 8. */
+  minSplit?: number;
   model: string;
   apiKey?: string;
   timeoutSec: number;
@@ -75,17 +86,28 @@ export function validateVectors(raw: unknown, expected: number): Float32Array[] 
 
 export class InfermeshClient {
   private readonly fetchFn: typeof fetch;
+  private readonly urls: readonly string[];
+  private next = 0;
 
   constructor(private readonly o: InfermeshClientOptions) {
     this.fetchFn = o.fetch ?? fetch;
+    this.urls = o.urls && o.urls.length > 0 ? o.urls : [o.url];
+  }
+
+  /** The next server, round-robin. */
+  private pick(): string {
+    const url = this.urls[this.next % this.urls.length] as string;
+    this.next = (this.next + 1) % this.urls.length;
+    return url;
   }
 
   get model(): string {
     return this.o.model;
   }
 
-  /** One attempt: POST /embed. */
+  /** One attempt: POST /embed to the next server. */
   private async once(inputs: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const url = this.pick();
     const started = performance.now();
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.o.apiKey) headers.authorization = `Bearer ${this.o.apiKey}`;
@@ -94,7 +116,7 @@ export class InfermeshClient {
       this.o.onCall?.({ ok, rttMs: performance.now() - started, ...(error ? { error } : {}) });
     let res: Response;
     try {
-      res = await this.fetchFn(`${this.o.url}/embed`, {
+      res = await this.fetchFn(`${url}/embed`, {
         method: "POST",
         headers,
         body: JSON.stringify({ model: this.o.model, inputs }),
@@ -133,17 +155,43 @@ export class InfermeshClient {
     }
   }
 
-  /** Embeds `inputs`, retrying transient faults INFERMESH_RETRIES times. */
-  embed(inputs: string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    return retry(() => this.once(inputs, signal), this.o.policy, signal ? { signal } : {});
+  /**
+   * Embeds `inputs`, retrying transient faults INFERMESH_RETRIES times; split into up to
+   * `concurrency` requests in flight. Any part's failure fails the call (the embed stage then
+   * bisects or retries the batch).
+   */
+  async embed(inputs: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const parts = splitEvenly(inputs, this.o.concurrency ?? 1, this.o.minSplit ?? 8);
+    const one = (part: string[]) =>
+      retry(() => this.once(part, signal), this.o.policy, signal ? { signal } : {});
+    if (parts.length <= 1) return one(inputs);
+    return (await Promise.all(parts.map(one))).flat();
   }
 
+  /** True when at least one server answers /health with 200. */
   async health(): Promise<boolean> {
-    try {
-      const res = await this.fetchFn(`${this.o.url}/health`, { signal: AbortSignal.timeout(2000) });
-      return res.ok;
-    } catch {
-      return false;
-    }
+    const probe = async (url: string) => {
+      try {
+        const res = await this.fetchFn(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+        return res.ok;
+      } catch {
+        return false;
+      }
+    };
+    return (await Promise.all(this.urls.map(probe))).some(Boolean);
   }
+}
+
+/** `items` in at most `parts` contiguous parts of nearly equal size, none under `min` (unless it is all). */
+export function splitEvenly<T>(items: T[], parts: number, min: number): T[][] {
+  const n = Math.max(1, Math.min(parts, Math.floor(items.length / Math.max(1, min))));
+  if (n <= 1) return [items];
+  const out: T[][] = [];
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const size = Math.floor(items.length / n) + (i < items.length % n ? 1 : 0);
+    out.push(items.slice(at, at + size));
+    at += size;
+  }
+  return out;
 }

@@ -19,7 +19,11 @@ helpIfAsked(
   [
     ["KAFKA_BOOTSTRAP_SERVERS", "brokers"],
     ["EMBED_INPUT_TOPIC / EMBED_OUTPUT_TOPIC / EMBED_GROUP", "topics and consumer group"],
-    ["INFERMESH_URL / EMBED_MODEL / INFERMESH_API_KEY", "embedding service"],
+    [
+      "INFERMESH_URL / EMBED_MODEL / INFERMESH_API_KEY",
+      "embedding service (INFERMESH_URL: comma list for several)",
+    ],
+    ["INFERMESH_CONCURRENCY", "requests in flight per batch (a batch is split across them)"],
     [
       "INFERMESH_TIMEOUT_SEC / INFERMESH_RETRIES / INFERMESH_BACKOFF_SEC",
       "per-call timeout and quick retries",
@@ -49,6 +53,8 @@ await runWorker<EmbeddedRecord>({
     const e = cfg.embed;
     const client = new InfermeshClient({
       url: e.infermeshUrl,
+      urls: e.infermeshUrls,
+      concurrency: e.concurrency,
       model: e.model,
       apiKey: e.apiKey,
       timeoutSec: e.timeoutSec,

@@ -96,3 +96,55 @@ test.each([
   expect(err).toBeInstanceOf(InvalidResponseError);
   expect(err.message).toMatch(message);
 });
+
+test("several URLs: round-robin, a retry goes to the next server, health is any server's", async () => {
+  const seen: string[] = [];
+  const c = new InfermeshClient({
+    url: "http://a.test",
+    urls: ["http://a.test", "http://b.test"],
+    model: "m",
+    timeoutSec: 1,
+    policy: { baseSec: 0, maxSec: 0, retries: 1 },
+    fetch: (async (url: string, init?: RequestInit) => {
+      seen.push(url);
+      if (url === "http://b.test/health") return new Response("ok");
+      if (url.startsWith("http://a.test")) return new Response("down", { status: 503 });
+      const n = (JSON.parse(String(init?.body)) as { inputs: string[] }).inputs.length;
+      return Response.json({ vectors: Array.from({ length: n }, () => [1]) });
+    }) as unknown as typeof fetch,
+  });
+  expect(await c.embed(["x"])).toHaveLength(1);
+  expect(seen).toEqual(["http://a.test/embed", "http://b.test/embed"]);
+  expect(await c.health()).toBe(true);
+});
+
+test("concurrency splits a batch into requests in flight at once, answers kept in order", async () => {
+  let inFlight = 0;
+  let most = 0;
+  const sizes: number[] = [];
+  const c = new InfermeshClient({
+    url: "http://infermesh.test",
+    model: "m",
+    timeoutSec: 1,
+    concurrency: 3,
+    minSplit: 4,
+    policy: { baseSec: 0, maxSec: 0, retries: 0 },
+    fetch: (async (_url: string, init?: RequestInit) => {
+      const { inputs } = JSON.parse(String(init?.body)) as { inputs: string[] };
+      sizes.push(inputs.length);
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await Bun.sleep(5);
+      inFlight--;
+      return Response.json({ vectors: inputs.map((t) => [Number(t)]) });
+    }) as unknown as typeof fetch,
+  });
+  const inputs = Array.from({ length: 13 }, (_, i) => String(i));
+  const vectors = await c.embed(inputs);
+  expect(vectors.map((v) => v[0])).toEqual(inputs.map(Number));
+  expect(sizes.sort()).toEqual([4, 4, 5]);
+  expect(most).toBe(3);
+  sizes.length = 0;
+  await c.embed(["1", "2", "3", "4", "5", "6", "7"]); // under 2 × minSplit: one request
+  expect(sizes).toEqual([7]);
+});
