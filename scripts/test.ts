@@ -9,6 +9,7 @@ import { $ } from "zx";
 import { loadConfig } from "../pipeline/config.ts";
 import { runScript } from "./lib/cli.ts";
 import { info, ScriptError, step } from "./lib/progress.ts";
+import { prepareEmbeddingModels } from "./lib/stack.ts";
 import { up } from "./lib/up.ts";
 
 const root = join(import.meta.dir, "..");
@@ -82,6 +83,8 @@ await runScript(
     await ensureTestTools();
     info("\n── infrastructure for the tests");
     await up(loadConfig(), ["infra"]);
+    // Once per machine: the tests start InferMesh with MiniLM, which should not prepare it itself.
+    await prepareEmbeddingModels(loadConfig());
 
     const outDir = join(root, ".test-output");
     rmSync(outDir, { recursive: true, force: true });

