@@ -11,7 +11,9 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import { loadConfig } from "../pipeline/config.ts";
 import { createKafka } from "../pipeline/io/kafka.ts";
+import { MINILM_INT8_MODEL, MINILM_MODEL } from "../pipeline/models/registry.ts";
 import { benchKnn } from "./lib/bench-knn.ts";
+import { benchModels } from "./lib/bench-models.ts";
 import { benchParse } from "./lib/bench-parse.ts";
 import { benchSse } from "./lib/bench-sse.ts";
 import { timeThrough } from "./lib/bench-timing.ts";
@@ -166,14 +168,16 @@ async function benchPipeline(
   },
 ): Promise<void> {
   const { n, naiveN, texts, dir, add } = o;
-  for (const model of ["hash-384", "glove-100d-sif"]) {
-    const rate = await step(`InferMesh ${model}: ${n} sentences`, () =>
-      infermeshSentencesPerSec(infermeshUrl, model, texts, n),
+  for (const model of ["hash-384", "glove-100d-sif", MINILM_MODEL, MINILM_INT8_MODEL]) {
+    // The transformer is ~100× slower than the word-vector models: fewer sentences suffice.
+    const count = model.startsWith("sentence-transformers/") ? Math.min(n, 2000) : n;
+    const rate = await step(`InferMesh ${model}: ${count} sentences`, () =>
+      infermeshSentencesPerSec(infermeshUrl, model, texts, count),
     );
-    add(`InferMesh sentences/s, ${model}, batches of 64`, rate, "sentences/s");
+    add(`InferMesh sentences/s, ${model}, batches of 64, one client`, rate, "sentences/s");
   }
   const runs: Record<string, RunResult> = {};
-  for (const model of ["hash-384", "glove-100d-sif"]) {
+  for (const model of ["hash-384", "glove-100d-sif", MINILM_MODEL]) {
     const r = await endToEnd(model, n, texts, { EMBED_MODEL: model }, infermeshUrl, dir);
     runs[model] = r;
     add(`end-to-end records/s, ${model} (${n} records, batch 64)`, r.recordsPerSec, "records/s");
@@ -224,9 +228,11 @@ await runScript(
     usage: "bun run bench [--records N] [--naive-records N] [--skip-naive] [--json]",
     description:
       "Measures, on this machine, with the real Kafka, Redis and worker processes:\n" +
-      "  • the local InferMesh's sentences/s per model (batches of 64, one client);\n" +
+      "  • each model in this process: paraphrase precision@5, and sentences/s of all-MiniLM-L6-v2 (fp32, int8)\n" +
+      "    at 1 and 2 onnxruntime threads for ~30-token and ~9-word sentences (--only models);\n" +
+      "  • the local InferMesh's sentences/s per model over HTTP (batches of 64, one client);\n" +
       "  • end-to-end records/s from the source topic to `embeddings` (parse + embed-worker + Parquet + Redis)\n" +
-      "    with hash-384 and with glove-100d-sif, and the embed worker's batches/s;\n" +
+      "    with hash-384, glove-100d-sif and the default all-MiniLM-L6-v2, and the embed worker's batches/s;\n" +
       "  • the same end-to-end figure for a naive baseline: one message at a time (batch size 1, no wait);\n" +
       "  • parse records/s of the Bun parse worker and of the Spark parse job on the same input\n" +
       "    (the first Spark run installs pyspark into the cache);\n" +
@@ -236,7 +242,10 @@ await runScript(
       ["--records N", "records per end-to-end run (20000)"],
       ["--naive-records N", "records for the naive baseline (20000)"],
       ["--skip-naive", "skip the naive baseline"],
-      ["--only LIST", "run only these parts: pipeline, parse, knn, sse, tui (comma list; default all)"],
+      [
+        "--only LIST",
+        "run only these parts: models, pipeline, parse, knn, sse, tui (comma list; default all)",
+      ],
       ["--quick", "kNN sizes ÷ 10 (smoke run)"],
       ["--json", "also print the figures as JSON"],
     ],
@@ -253,11 +262,14 @@ await runScript(
     const figures: Figure[] = [];
     const add = (name: string, value: number, unit: string) => {
       figures.push({ name, value, unit });
-      info(`  ${name}: ${value.toFixed(value < 10 ? 2 : 0)} ${unit}`);
+      info(`  ${name}: ${value.toFixed(value < 1 ? 3 : value < 10 ? 2 : 0)} ${unit}`);
     };
-    const parts = new Set(String(args.only ?? "pipeline,parse,knn,sse,tui").split(","));
+    const parts = new Set(String(args.only ?? "models,pipeline,parse,knn,sse,tui").split(","));
     let infermesh: WorkerHandle | undefined;
     try {
+      if (parts.has("models")) {
+        for (const f of await benchModels({ quick: Boolean(args.quick) })) add(f.name, f.value, f.unit);
+      }
       if (parts.has("knn")) {
         await step(
           "kNN latency (10k/100k × 384, 1M × 100), naive Redis baseline, bandwidth bound",
@@ -292,12 +304,14 @@ await runScript(
         for (const f of figs) add(f.name, f.value, f.unit);
       }
       if (parts.has("pipeline")) {
-        infermesh = await step("Starting InferMesh (hash-384, glove-100d-sif)", () =>
-          startWorker(
-            "infermesh",
-            { INFERMESH_MODELS: "hash-384,glove-100d-sif" },
-            { portVar: "INFERMESH_PORT", timeoutSec: 120 },
-          ),
+        infermesh = await step(
+          "Starting InferMesh (hash-384, glove-100d-sif, all-MiniLM-L6-v2 fp32 and int8)",
+          () =>
+            startWorker(
+              "infermesh",
+              { INFERMESH_MODELS: `hash-384,glove-100d-sif,${MINILM_MODEL},${MINILM_INT8_MODEL}` },
+              { portVar: "INFERMESH_PORT", timeoutSec: 120 },
+            ),
         );
         await benchPipeline(infermesh.url, {
           n,
@@ -316,7 +330,9 @@ await runScript(
     const w = Math.max(...figures.map((f) => f.name.length));
     console.log(`\nbenchmark ${new Date().toISOString()} (${navigator.hardwareConcurrency} cores)`);
     for (const f of figures)
-      console.log(`${f.name.padEnd(w)}  ${f.value.toFixed(f.value < 10 ? 2 : 0).padStart(9)} ${f.unit}`);
+      console.log(
+        `${f.name.padEnd(w)}  ${f.value.toFixed(f.value < 1 ? 3 : f.value < 10 ? 2 : 0).padStart(9)} ${f.unit}`,
+      );
     if (args.json) console.log(JSON.stringify(figures, null, 2));
     return 0;
   },
