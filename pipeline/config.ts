@@ -180,6 +180,7 @@ export function loadConfig(env: Env = process.env) {
     .list("INFERMESH_URL", ["http://127.0.0.1:9000"])
     .map((u) => parseUrl("INFERMESH_URL", u, ["http:", "https:"]));
   const infermeshUrl = infermeshUrls[0] as string;
+  const infermeshProcesses = e.int("INFERMESH_PROCESSES", 1, 1, 64);
 
   return {
     kafka,
@@ -203,8 +204,15 @@ export function loadConfig(env: Env = process.env) {
       maxInputs: e.int("INFERMESH_MAX_INPUTS", 512, 1),
       maxBodyBytes: e.int("INFERMESH_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024),
       maxTextChars: e.int("INFERMESH_MAX_TEXT_CHARS", 32_768, 1),
-      /** onnxruntime intra-op threads per process (MiniLM models); default: the cores. */
-      threads: e.int("INFERMESH_THREADS", availableParallelism(), 1, 1024),
+      /** Server processes on the one port (SO_REUSEPORT), each with every model; the first starts the others. */
+      processes: infermeshProcesses,
+      /** onnxruntime intra-op threads per process (MiniLM models); default: the cores shared by the processes. */
+      threads: e.int(
+        "INFERMESH_THREADS",
+        Math.max(1, Math.floor(availableParallelism() / infermeshProcesses)),
+        1,
+        1024,
+      ),
       /** Texts per model batch at most; concurrent requests are batched together up to this. */
       maxBatch: e.int("INFERMESH_MAX_BATCH", 32, 1, 100_000),
       /** Padded tokens (texts × longest) per model batch at most. */

@@ -36,6 +36,8 @@ export interface InfermeshServerOptions extends EmbedLimits {
   host: string;
   /** 0 picks a free port (see `server.port`). */
   port: number;
+  /** Share the port with other processes that set it too (SO_REUSEPORT); default false. */
+  reusePort?: boolean;
   /** Bearer token required by /embed; empty = no authentication. */
   apiKey: string;
   /** Where unexpected failures are reported (never tokens or request contents); default stderr. */
@@ -247,6 +249,7 @@ export function createInfermeshServer(
   return Bun.serve({
     hostname: opts.host,
     port: opts.port,
+    reusePort: opts.reusePort ?? false,
     development: false,
     // The limit is enforced in readBodyLimited, which answers JSON; Bun's own 413 has no body.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,

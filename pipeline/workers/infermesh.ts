@@ -32,7 +32,8 @@ Environment (default):
   INFERMESH_PORT             port, 0 = any free one (9000)
   INFERMESH_MODELS           comma list of models to serve; the first is the default
                              (sentence-transformers/all-MiniLM-L6-v2,sentence-transformers/all-MiniLM-L6-v2-int8,glove-100d-sif,hash-384)
-  INFERMESH_THREADS          onnxruntime intra-op threads (the number of cores)
+  INFERMESH_PROCESSES        server processes sharing the port (SO_REUSEPORT), each with all models (1)
+  INFERMESH_THREADS          onnxruntime intra-op threads per process (cores / INFERMESH_PROCESSES)
   INFERMESH_MAX_BATCH        texts per model batch; concurrent requests share batches (32)
   INFERMESH_MAX_BATCH_TOKENS padded tokens per model batch (8192)
   INFERMESH_API_KEY          bearer token required by POST /embed (empty = none)
@@ -81,7 +82,7 @@ export async function startInfermesh(
     maxBatch: opts.maxBatch,
     maxBatchTokens: opts.maxBatchTokens,
   });
-  const server = createInfermeshServer(opts, models);
+  const server = createInfermeshServer({ ...opts, reusePort: opts.processes > 1 }, models);
   try {
     await models;
   } catch (err) {
@@ -118,6 +119,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const started = performance.now();
+  const { host, processes } = cfg.infermeshServer;
+  const child = process.env[CHILD_VAR] === "1";
   let server: InfermeshServer;
   try {
     server = await startInfermesh(cfg);
@@ -125,25 +128,53 @@ async function main(argv: string[]): Promise<number> {
     console.error(`infermesh: cannot start: ${(err as Error).message}`);
     return 1;
   }
-  const { host } = cfg.infermeshServer;
   const models = cfg.infermeshServer.models.join(", ");
   const secs = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`infermesh listening on http://${host}:${server.port} (models: ${models}; ready in ${secs} s)`);
+  const others = child ? [] : startSiblings(processes - 1, server.port ?? cfg.infermeshServer.port);
+  const scale = processes > 1 ? `; ${processes} processes on this port` : "";
+  const who = child ? `infermesh (process ${process.pid})` : "infermesh";
+  console.log(
+    `${who} listening on http://${host}:${server.port} (models: ${models}; ready in ${secs} s${scale})`,
+  );
+  if (child) {
+    // A sibling dies with the process that started it.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) process.kill(process.pid, "SIGTERM");
+    }, 1000).unref();
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (signal: NodeJS.Signals) => {
+      for (const o of others) o.kill(signal);
       if (stopping) {
         void server.stop(true).then(() => resolve(1));
         return;
       }
       stopping = true;
       stderrProgress(`${signal}: finishing in-flight requests and stopping`);
-      void server.stop().then(() => resolve(0));
+      void Promise.all([server.stop(), ...others.map((o) => o.exited)]).then(() => resolve(0));
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
   });
+}
+
+const CHILD_VAR = "INFERMESH_SIBLING";
+
+/**
+ * INFERMESH_PROCESSES > 1: the other processes, each this script with the same settings on the
+ * same port (SO_REUSEPORT: the kernel spreads connections over them). Their output is ours.
+ */
+function startSiblings(count: number, port: number): ReturnType<typeof Bun.spawn>[] {
+  return Array.from({ length: count }, () =>
+    Bun.spawn([process.execPath, import.meta.path], {
+      env: { ...process.env, [CHILD_VAR]: "1", INFERMESH_PORT: String(port) },
+      stdout: "inherit",
+      stderr: "inherit",
+    }),
+  );
 }
 
 if (import.meta.main) process.exit(await main(process.argv.slice(2)));

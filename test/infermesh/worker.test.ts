@@ -57,6 +57,7 @@ describe("infermesh worker process", () => {
       "INFERMESH_MAX_INPUTS",
       "INFERMESH_MAX_BODY_BYTES",
       "INFERMESH_MAX_TEXT_CHARS",
+      "INFERMESH_PROCESSES",
       "INFERMESH_THREADS",
       "INFERMESH_MAX_BATCH",
       "INFERMESH_MAX_BATCH_TOKENS",
@@ -91,6 +92,49 @@ describe("infermesh worker process", () => {
       expect(await stderr).toContain("SIGTERM: finishing in-flight requests and stopping");
     } finally {
       proc.kill("SIGKILL");
+    }
+  });
+
+  test("INFERMESH_PROCESSES=3: three processes share the port; SIGTERM or SIGKILL of the first stops all", async () => {
+    const pids = (text: string) => [...text.matchAll(/process (\d+)\) listening/g)].map((m) => Number(m[1]));
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+      const proc = spawnWorker([], {
+        INFERMESH_PORT: "0",
+        INFERMESH_MODELS: "hash-16",
+        INFERMESH_PROCESSES: "3",
+      });
+      try {
+        const m = await readUntil(
+          proc,
+          /infermesh listening on (http:\/\/127\.0\.0\.1:\d+) .*3 processes on this port/,
+        );
+        const url = m[1] as string;
+        const siblings = pids((await readUntil(proc, /(process \d+\) listening[^]*){2}/))[0]);
+        expect(siblings).toHaveLength(2);
+        const served = new Set<number>();
+        for (let i = 0; i < 60 && served.size < 2; i++) {
+          // A new connection each time: the kernel picks the process per connection.
+          const res = await fetch(`${url}/metrics`, { headers: { connection: "close" }, keepalive: false });
+          const r = (await res.json()) as { started_ts: number };
+          served.add(r.started_ts);
+        }
+        expect(served.size).toBeGreaterThanOrEqual(2); // answered by more than one process
+        proc.kill(signal);
+        await proc.exited;
+        const deadline = Date.now() + 10_000;
+        while (siblings.some(alive) && Date.now() < deadline) await Bun.sleep(50);
+        expect(siblings.filter(alive)).toEqual([]);
+      } finally {
+        proc.kill("SIGKILL");
+      }
     }
   });
 
