@@ -94,7 +94,7 @@ describe("OpenAI under /v1", () => {
       ["embedding", 0],
       ["embedding", 1],
     ]);
-    expect((body.data[1]?.embedding as number[]).map(Math.fround)).toEqual(
+    expect((body.data[1] as { embedding: number[] }).embedding.map(Math.fround)).toEqual(
       f32(hash16.embed(["three"])[0] as Float32Array),
     );
   });
@@ -103,7 +103,7 @@ describe("OpenAI under /v1", () => {
     const body = (await (
       await post("/v1/embeddings", { model: "hash-32", input: "deploy failed", encoding_format: "base64" })
     ).json()) as OpenAiAnswer;
-    const bytes = Buffer.from(body.data[0]?.embedding as string, "base64");
+    const bytes = Buffer.from((body.data[0] as { embedding: string }).embedding, "base64");
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const values = Array.from({ length: bytes.byteLength / 4 }, (_, i) => view.getFloat32(i * 4, true));
     expect(values).toEqual(f32(hash32.embed(["deploy failed"])[0] as Float32Array));

@@ -117,7 +117,7 @@ describe("infermesh worker process", () => {
           /infermesh listening on (http:\/\/127\.0\.0\.1:\d+) .*3 processes on this port/,
         );
         const url = m[1] as string;
-        const siblings = pids((await readUntil(proc, /(process \d+\) listening[^]*){2}/))[0]);
+        const siblings = pids((await readUntil(proc, /(process \d+\) listening[\s\S]*){2}/))[0]);
         expect(siblings).toHaveLength(2);
         const served = new Set<number>();
         for (let i = 0; i < 60 && served.size < 2; i++) {
