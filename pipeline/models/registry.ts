@@ -3,8 +3,10 @@
  * - `sentence-transformers/all-MiniLM-L6-v2` — the transformer, exact fp32 weights, 384-d, on
  *   onnxruntime (see minilm-setup.ts, onnx-embedder.ts);
  * - `sentence-transformers/all-MiniLM-L6-v2-int8` — the same model with dynamic per-channel int8
- *   weights: about twice as fast, vectors within 1 − cos ≈ 1e-2 of fp32 (never mixed in one
- *   index: it is another model id);
+ *   weights for most of it: faster, vectors within 1 − cos < 1e-2 of fp32 (never mixed in one
+ *   index: it is another model id). It runs one text per batch: dynamic quantisation takes its
+ *   activation ranges over the whole batch, so batching would make a text's vector depend on
+ *   its neighbours;
  * - `glove-100d-sif` — GloVe word vectors + SIF sentence weighting (see sif-embedder.ts), 100-d;
  * - `hash-<dim>` — feature hashing, any dim in 8..4096 (e.g. `hash-384`), no model file.
  */
@@ -72,7 +74,7 @@ export async function createEmbedder(name: string, opts: ModelOptions): Promise<
       dim: 384,
       maxTokens: MINILM_MAX_TOKENS,
       threads: opts.threads ?? availableParallelism(),
-      maxBatch: opts.maxBatch ?? 32,
+      maxBatch: spec.variant === "int8" ? 1 : (opts.maxBatch ?? 32),
       maxBatchTokens: opts.maxBatchTokens ?? 8192,
     });
     opts.onProgress?.(`${name} ready (session in ${(performance.now() - started).toFixed(0)} ms)`);
