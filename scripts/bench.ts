@@ -178,7 +178,9 @@ async function benchPipeline(
   }
   const runs: Record<string, RunResult> = {};
   for (const model of ["hash-384", "glove-100d-sif", MINILM_MODEL]) {
-    const r = await endToEnd(model, n, texts, { EMBED_MODEL: model }, infermeshUrl, dir);
+    // Topic names allow [a-zA-Z0-9._-] only.
+    const label = model.replace(/[^a-zA-Z0-9._-]/g, "_");
+    const r = await endToEnd(label, n, texts, { EMBED_MODEL: model }, infermeshUrl, dir);
     runs[model] = r;
     add(`end-to-end records/s, ${model} (${n} records, batch 64)`, r.recordsPerSec, "records/s");
     add(`embed-worker batches/s, ${model}`, r.batchesPerSec, "batches/s");
