@@ -15,6 +15,7 @@
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { DlqEntry, Stage } from "../contracts/dlq.ts";
+import { kafkaErrorType } from "../io/kafka.ts";
 import { Batcher } from "./batcher.ts";
 import { dlqEntry } from "./dlq.ts";
 import type { Logger } from "./log.ts";
@@ -112,17 +113,38 @@ function toSourceRecord(topic: string, partition: number, m: KafkaMessage): Sour
   };
 }
 
+/** Records fetched before the group's latest join: the group re-delivers them from the last commit. */
+class StaleRecords extends Error {
+  override name = "StaleRecords";
+}
+const STALE: Promise<void> = Promise.reject(new StaleRecords("fetched before a rebalance"));
+STALE.catch(() => {});
+/** Commit errors that say this member is no longer in the group's current generation. */
+const MEMBERSHIP_LOST = new Set(["UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "REBALANCE_IN_PROGRESS"]);
+
 export class Runner<T> {
   private readonly consumer: Consumer;
   private readonly batcher: Batcher<SourceRecord>;
   private readonly durableOf = new WeakMap<SourceRecord, Promise<void>>();
+  private readonly generationOf = new WeakMap<SourceRecord, number>();
+  /** The newest offset committed per partition (a membership probe recommits them). */
+  private readonly lastCommitted = new Map<string, { topic: string; partition: number; offset: string }>();
+  /** After a Kafka outage: flushes wait until the group membership is known again. */
+  private membershipCheck: Promise<void> | undefined;
+  private readonly joinWaiters = new Set<() => void>();
   private readonly commitChains = new Map<string, Promise<void>>();
+  /** Per partition: the newest offset ready to commit, and the commit loop in flight. */
+  private readonly committable = new Map<string, { topic: string; partition: number; offset: string }>();
+  private readonly committing = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
   private outageSince: number | null = null;
   private lastFault = "";
   /** Whether the group has given this member its assignment (false while rebalancing). */
   private joined = false;
+  /** Counts group joins: a fetch made before the latest one is not handed on any further. */
+  private generation = 0;
   private readonly heartbeatMs: number;
+  private readonly sessionTimeoutMs: number;
   /** Records buffered or in flight beyond which handlers wait (back-pressure). */
   private readonly highWater: number;
   private stopped = false;
@@ -130,6 +152,7 @@ export class Runner<T> {
   constructor(private readonly o: RunnerOptions<T>) {
     const group = o.group ?? { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 };
     this.heartbeatMs = group.heartbeatIntervalMs;
+    this.sessionTimeoutMs = group.sessionTimeoutMs;
     this.consumer = o.kafka.consumer({
       groupId: o.groupId,
       // A killed member's partitions are handed on once its session expires: keep it short,
@@ -163,15 +186,19 @@ export class Runner<T> {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assigned = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0);
       this.joined = true;
+      this.generation++;
+      for (const w of this.joinWaiters) w();
       this.o.metrics.set("assigned_partitions", assigned);
       this.o.metrics.set("rebalancing", false);
       this.o.log.info("joined group", { group: this.o.groupId, partitions: assigned });
     });
     this.consumer.on(this.consumer.events.REBALANCING, () => {
       this.joined = false;
+      this.generation++;
       this.o.metrics.set("rebalancing", true);
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
+      this.generation++; // a restarted consumer resumes from the last commit
       this.o.log.error("consumer crashed", { error: e.payload.error, restart: e.payload.restart });
     });
     await this.consumer.run({
@@ -189,10 +216,9 @@ export class Runner<T> {
       async () => {
         const r = await fn();
         if (this.outageSince !== null) {
-          this.o.log.info("recovered", {
-            what,
-            after_sec: ((Date.now() - this.outageSince) / 1000).toFixed(1),
-          });
+          const outageSec = (Date.now() - this.outageSince) / 1000;
+          this.o.log.info("recovered", { what, after_sec: outageSec.toFixed(1) });
+          if (/kafka/.test(what)) this.membershipCheck ??= this.checkMembership();
           this.outageSince = null;
           this.o.metrics.set("paused", false);
           this.o.metrics.set("outage_since", null);
@@ -223,8 +249,66 @@ export class Runner<T> {
     );
   }
 
-  private async flush(records: SourceRecord[]): Promise<void> {
+  /** Resolves at the next group join, or after `ms`. */
+  private nextJoin(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.joinWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.joinWaiters.add(done);
+    });
+  }
+
+  /**
+   * After Kafka was unreachable, this member may have been dropped from the group (a
+   * restarted coordinator forgets every member): it would then process what it buffered
+   * only for the group to re-deliver it all from the last commit after the rejoin. Before
+   * processing on, recommit the last committed offsets as a probe: success proves the
+   * membership; "unknown member" or a new generation means the buffered records are stale
+   * (skipped by flush, re-delivered by the group), and flushes wait for the rejoin.
+   */
+  private async checkMembership(): Promise<void> {
+    const deadline = Date.now() + 2 * this.sessionTimeoutMs + 10_000;
+    try {
+      while (Date.now() < deadline && !this.stopped) {
+        const probe = [...this.lastCommitted.values()];
+        if (probe.length === 0) return await this.nextJoin(3 * this.heartbeatMs + 2_000);
+        const generation = this.generation;
+        try {
+          await this.consumer.commitOffsets(probe);
+          return;
+        } catch (err) {
+          if (this.generation !== generation) return; // rejoined meanwhile
+          if (MEMBERSHIP_LOST.has(kafkaErrorType(err) ?? "")) {
+            // Buffered records are now stale: flushes skip them, handlers return, and kafkajs
+            // rejoins and re-delivers from the last commit.
+            this.generation++;
+            this.o.log.warn(
+              "the group dropped this member during the outage; buffered records are left to re-delivery",
+            );
+            return;
+          }
+          await Bun.sleep(Math.min(500, this.heartbeatMs)); // the coordinator is loading, moving …
+        }
+      }
+    } finally {
+      this.membershipCheck = undefined;
+    }
+  }
+
+  private async flush(all: SourceRecord[]): Promise<void> {
     const m = this.o.metrics;
+    if (this.membershipCheck) await this.membershipCheck;
+    // Records fetched before the group's latest join are re-delivered: skip them, never commit them.
+    const records = all.filter((r) => this.generationOf.get(r) === this.generation);
+    if (records.length < all.length) {
+      m.inc("stale_skipped", all.length - records.length);
+      for (const r of all) if (this.generationOf.get(r) !== this.generation) this.durableOf.set(r, STALE);
+      if (records.length === 0) return;
+    }
     m.inc("records_in", records.length);
     m.set("current_batch_size", records.length);
     m.set("in_flight", records.length);
@@ -280,47 +364,63 @@ export class Runner<T> {
    * buffered — or the pipeline is stalled in an outage — does the handler wait for its
    * own records, which stops fetching: that is the back-pressure.
    */
-  private async handle({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
+  private async handle({
+    batch,
+    heartbeat,
+    resolveOffset,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
     const records = batch.messages.map((msg) => toSourceRecord(batch.topic, batch.partition, msg));
-    const flushed = this.batcher.submit(records);
-    const durable = flushed.then(() => Promise.all(records.map((r) => this.durableOf.get(r)))).then(() => {});
-    const last = records[records.length - 1] as SourceRecord;
-    this.enqueueCommit(batch.topic, batch.partition, String(BigInt(last.offset) + 1n), durable);
-    resolveOffset(last.offset);
-    if (this.batcher.pending + this.batcher.flushing >= this.highWater) {
-      const beat = setInterval(() => heartbeat().catch(() => {}), this.heartbeatMs);
-      try {
-        await flushed.catch(() => {});
-      } finally {
-        clearInterval(beat);
+    // A fetch can hold a partition's whole backlog (up to maxBytesPerPartition): it is handed
+    // on one batch at a time and committed in the same steps, and no more than the high-water
+    // mark waits in the runner. So a crash or rebalance repeats only what was not durable yet,
+    // and records of a partition taken away meanwhile are left to its new owner.
+    const step = Math.max(1, this.o.batch.maxItems);
+    const generation = this.generation;
+    for (let i = 0; i < records.length; i += step) {
+      // After a rebalance (or a consumer restart) the group re-delivers from the last commit.
+      if (!isRunning() || isStale() || generation !== this.generation) {
+        this.o.metrics.inc("stale_skipped", records.length - i);
+        return;
+      }
+      const chunk = records.slice(i, i + step);
+      for (const r of chunk) this.generationOf.set(r, generation);
+      const flushed = this.batcher.submit(chunk);
+      const durable = flushed.then(() => Promise.all(chunk.map((r) => this.durableOf.get(r)))).then(() => {});
+      durable.catch(() => {}); // handled in the commit chain, which may reach it later
+      const last = chunk[chunk.length - 1] as SourceRecord;
+      this.enqueueCommit(batch.topic, batch.partition, String(BigInt(last.offset) + 1n), durable);
+      resolveOffset(last.offset);
+      if (this.batcher.pending + this.batcher.flushing >= this.highWater) {
+        const beat = setInterval(() => heartbeat().catch(() => {}), this.heartbeatMs);
+        try {
+          await flushed.catch(() => {});
+        } finally {
+          clearInterval(beat);
+        }
       }
     }
   }
 
-  /** Commits in order per partition, each after its records are durable. */
+  /**
+   * Commits in order per partition, each offset once its records (and every earlier one) are
+   * durable. Offsets that become committable while a commit is in flight are coalesced: the
+   * next request carries only the newest.
+   */
   private enqueueCommit(topic: string, partition: number, offset: string, durable: Promise<void>): void {
     const key = `${topic}/${partition}`;
     const prev = this.commitChains.get(key) ?? Promise.resolve();
     const next = prev
       .then(() => durable)
       .then(
-        async () => {
-          try {
-            await this.consumer.commitOffsets([{ topic, partition, offset }]);
-            this.o.metrics.inc("commits");
-          } catch (err) {
-            // A rebalance took the partition: the new owner re-reads from the last commit.
-            this.o.metrics.inc("commit_failures");
-            this.o.log.warn("offset commit failed; records will be redelivered", {
-              topic,
-              partition,
-              offset,
-              error: err as Error,
-            });
-          }
+        () => {
+          this.committable.set(key, { topic, partition, offset });
+          if (!this.committing.has(key)) this.committing.set(key, this.commitLatest(key));
         },
         (err) => {
+          if (err instanceof StaleRecords) return; // re-delivered by the group: nothing to commit
           if (this.stopped) return; // aborted by shutdown: redelivered after restart
           this.o.metrics.inc("durability_failures");
           this.o.onFatal(err);
@@ -343,6 +443,31 @@ export class Runner<T> {
     return { ok: true, detail: "consuming" };
   }
 
+  /** Commits the newest committable offset of `key` until none is left. */
+  private async commitLatest(key: string): Promise<void> {
+    for (let next = this.committable.get(key); next; next = this.committable.get(key)) {
+      this.committable.delete(key);
+      try {
+        await this.consumer.commitOffsets([next]);
+        this.lastCommitted.set(key, next);
+        this.o.metrics.inc("commits");
+      } catch (err) {
+        // A rebalance took the partition: the new owner re-reads from the last commit.
+        this.o.metrics.inc("commit_failures");
+        this.o.log.warn("offset commit failed; records will be redelivered", {
+          ...next,
+          error: err as Error,
+        });
+        if (MEMBERSHIP_LOST.has(kafkaErrorType(err) ?? "")) {
+          // The group dropped this member (e.g. its coordinator restarted): it re-delivers
+          // from the last commit after the rejoin, so what is buffered is left to that.
+          this.generation++;
+        }
+      }
+    }
+    this.committing.delete(key);
+  }
+
   /** Ordered shutdown: pause input, drain, close sinks, commit, disconnect. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -362,6 +487,7 @@ export class Runner<T> {
       await sink.close().catch((err) => this.o.log.error(`closing sink ${sink.name} failed`, { error: err }));
     }
     await Promise.all(this.commitChains.values());
+    await Promise.all(this.committing.values());
     await this.consumer.disconnect().catch(() => {});
     this.abort.abort(new TransientError("stopped", "shutdown"));
     this.o.log.info("stopped");

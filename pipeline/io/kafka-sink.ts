@@ -7,6 +7,7 @@
 import type { Message, Producer } from "kafkajs";
 import { TransientError } from "../core/retry.ts";
 import type { Output, Sink } from "../core/runner.ts";
+import { kafkaErrorType } from "./kafka.ts";
 
 /** The broker refused a record for what it is; sending it again cannot succeed. */
 export class PermanentSinkError extends Error {
@@ -22,11 +23,8 @@ const RECORD_ERRORS = new Set([
 ]);
 
 function recordErrorType(err: unknown): string | undefined {
-  for (let e = err as { type?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
-    if (typeof e.type === "string" && RECORD_ERRORS.has(e.type)) return e.type;
-    e = e.cause as typeof e;
-  }
-  return undefined;
+  const type = kafkaErrorType(err);
+  return type && RECORD_ERRORS.has(type) ? type : undefined;
 }
 
 /** Produce requests are split so that none carries more than this many bytes of records. */

@@ -31,6 +31,28 @@ RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQue
 };
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= "1";
 
+const { errorCodes } = createRequire(import.meta.url)("kafkajs/src/protocol/error.js") as {
+  errorCodes: { type: string; message: string }[];
+};
+const typeByMessage = new Map(errorCodes.map((e) => [e.message, e.type]));
+
+/**
+ * The Kafka protocol error type (`UNKNOWN_MEMBER_ID`, `MESSAGE_TOO_LARGE` …) of an error kafkajs
+ * threw, also when it is wrapped: kafkajs' non-retriable wrappers keep only the message.
+ */
+export function kafkaErrorType(err: unknown): string | undefined {
+  for (
+    let e = err as { type?: unknown; cause?: unknown; message?: unknown } | undefined, i = 0;
+    e && i < 5;
+    i++
+  ) {
+    if (typeof e.type === "string") return e.type;
+    if (typeof e.message === "string" && typeByMessage.has(e.message)) return typeByMessage.get(e.message);
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
 export function createKafka(
   brokers: string[],
   clientId: string,

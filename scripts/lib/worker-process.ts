@@ -80,6 +80,8 @@ export async function startWorker(
 
 export interface Collected {
   topic: string;
+  partition: number;
+  offset: string;
   key: string | null;
   value: Buffer | null;
   headers: Record<string, string>;
@@ -108,11 +110,13 @@ export async function collect(
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   await consumer.run({
-    eachMessage: async ({ topic, message }) => {
+    eachMessage: async ({ topic, partition, message }) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
       records.push({
         topic,
+        partition,
+        offset: message.offset,
         key: message.key ? message.key.toString() : null,
         value: message.value,
         headers,

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { entryBytes } from "../../pipeline/contracts/dlq.ts";
 import { parseAgentResult } from "../../pipeline/contracts/extract.ts";
 import type { EmbeddedRecord } from "../../pipeline/contracts/records.ts";
 import { listParquetFiles, readParquetRows, type StoredEmbeddingRow } from "../../pipeline/io/parquet.ts";
-import { entryBytes } from "../../pipeline/contracts/dlq.ts";
 import { createEmbedder } from "../../pipeline/models/registry.ts";
 import type { FixtureRecord } from "../../scripts/lib/fixture-format.ts";
 import { readFixture } from "../../scripts/lib/fixture-format.ts";

@@ -70,7 +70,11 @@ test("parse publishes extracted records keyed by doc_id and dead-letters bad one
   });
   expect(blank.value_b64).toBeNull(); // the original bytes once: as text when they are UTF-8
   expect(blank.doc_id).toBe("k5"); // the record key is its explicit id
-  expect(dlq.find((d) => d.reason === "null_value")).toMatchObject({ doc_id: "k4", value: null, value_b64: null });
+  expect(dlq.find((d) => d.reason === "null_value")).toMatchObject({
+    doc_id: "k4",
+    value: null,
+    value_b64: null,
+  });
 
   const redisDlq = await s.redis().xrange(`${s.prefix}:embeddings_dlq`, "-", "+");
   expect(redisDlq).toHaveLength(2);
