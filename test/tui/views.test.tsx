@@ -168,6 +168,19 @@ describe("views from the recorded fixtures", () => {
   });
 });
 
+describe("the backend cannot read Redis", () => {
+  test("5 Index keeps the last figures, marked stale, with the backend's reason", async () => {
+    await live();
+    await view("5", "sample doc_ids");
+    const error = "Redis is unavailable for shard statistics (connection reconnecting)";
+    h?.transport.respond("/api/knn/shards", { error }, 503);
+    h?.scheduler.advance(10_000);
+    const f = await (h as Harness).waitFor((x) => x.includes("stale: shard statistics failing"), "stale");
+    expect(f).toContain(`HTTP 503: ${error}`);
+    expect(f).toContain(`ids ${count(shards().total_ids)}`); // the last figures, not zeros
+  });
+});
+
 describe("empty states explain themselves", () => {
   test("no records yet: the replay hint on the Overview, Embed and Index", async () => {
     h = await renderConsole({

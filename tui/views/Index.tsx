@@ -49,7 +49,11 @@ export function Index({ state, width, height }: ViewProps) {
     .join(", ");
   const mem = d.memory;
   const header: { text: string; tone?: "warn" | "bad" | "muted" }[] = [];
-  if (stale) header.push({ text: stale, tone: "warn" });
+  if (stale) {
+    header.push({ text: stale, tone: "warn" });
+    // Why, as the backend said it (e.g. "HTTP 503: Redis is unavailable for shard statistics").
+    if (shards.link.error) header.push({ text: shards.link.error, tone: "warn" });
+  }
   header.push({
     text: pairs([
       ["ids", count(d.total_ids)],
