@@ -65,7 +65,8 @@ export function isBlank(text: string): boolean {
   return BLANK.test(text);
 }
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// Cc is exactly U+0000–U+001F and U+007F–U+009F.
+const CONTROL = /[\p{Cc}\u2028\u2029]/u;
 
 /** Why an explicit doc_id is refused, or null when it is fine (rules above). */
 export function docIdProblem(id: string): string | null {
