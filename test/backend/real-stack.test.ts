@@ -154,6 +154,8 @@ describe("kNN", () => {
     ["k = 1001 → 400", { doc_id: "para-01-1", k: 1001 }, undefined, 400],
     ["nothing to query by → 400", { k: 3 }, undefined, 400],
     ["an unknown doc_id → 404", { doc_id: "no-such-doc" }, undefined, 404],
+    ["k null → 400", { doc_id: "para-01-1", k: null }, undefined, 400],
+    ["an all-zero vector → 400", { vector: Array.from({ length: 100 }, () => 0) }, undefined, 400],
   ])("%s", async (_name, body, raw, status) => {
     const r = await post(body, raw);
     expect(r.status).toBe(status);
