@@ -133,6 +133,10 @@ export class Runner<T> {
   private membershipCheck: Promise<void> | undefined;
   private readonly joinWaiters = new Set<() => void>();
   private readonly commitChains = new Map<string, Promise<void>>();
+  /** The write of the newest processed batch; the next batch's write waits for it. */
+  private sinkChain: Promise<void> = Promise.resolve();
+  /** Records processed and being written (they count toward the high-water mark). */
+  private inSinks = 0;
   /** Per partition: the newest offset ready to commit, and the commit loop in flight. */
   private readonly committable = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly committing = new Map<string, Promise<void>>();
@@ -314,8 +318,34 @@ export class Runner<T> {
     m.set("in_flight", records.length);
     const t0 = performance.now();
     const result = await this.untilDone("process", () => this.o.process(records, this.abort.signal));
+    m.set("last_process_ms", Math.round((performance.now() - t0) * 10) / 10);
+    // The next batch is processed (InferMesh kept busy) while this one is written; writes
+    // stay in batch order, one batch at a time, so outputs keep their order per partition.
+    const previous = this.sinkChain;
+    const written = previous.then(() => this.writeOutputs(result));
+    this.sinkChain = written.then(
+      () => {},
+      () => {},
+    );
+    this.inSinks += records.length;
+    const durable = written
+      .then((w) => w.durable)
+      .finally(() => {
+        this.inSinks -= records.length;
+      });
+    durable.catch(() => {}); // reaches the commit chain through durableOf
+    for (const r of records) this.durableOf.set(r, durable);
+    // Back-pressure: never more than one batch waiting to be written behind the one writing.
+    await previous;
+  }
+
+  /**
+   * Writes one processed batch to every sink and the DLQ; resolves once they acknowledged,
+   * with the promise of its durability (a Parquet roll), which offsets wait for.
+   */
+  private async writeOutputs(result: ProcessResult<T>): Promise<{ durable: Promise<void> }> {
+    const m = this.o.metrics;
     const t1 = performance.now();
-    m.set("last_process_ms", Math.round((t1 - t0) * 10) / 10);
     // Sinks are independent: written concurrently, each retried on its own.
     const sinkWrites = result.outputs.length
       ? this.o.sinks.map((sink) =>
@@ -343,12 +373,12 @@ export class Runner<T> {
       m.inc("dlq_records");
       m.incBy("dlq_by_reason", e.reason);
     }
-    const durable = durables.length ? Promise.all(durables).then(() => {}) : Promise.resolve();
-    for (const r of records) this.durableOf.set(r, durable);
     m.inc("records_out", result.outputs.length - refused.size);
     m.inc("batches");
     m.set("last_flush_ts", Date.now() / 1000);
     m.set("in_flight", 0);
+    // Offsets wait for durability (a Parquet roll); the next batch's writes do not.
+    return { durable: durables.length ? Promise.all(durables).then(() => {}) : Promise.resolve() };
   }
 
   /** Writes DLQ entries to every DLQ sink, each retried on its own. */
@@ -393,7 +423,7 @@ export class Runner<T> {
       const last = chunk[chunk.length - 1] as SourceRecord;
       this.enqueueCommit(batch.topic, batch.partition, String(BigInt(last.offset) + 1n), durable);
       resolveOffset(last.offset);
-      if (this.batcher.pending + this.batcher.flushing >= this.highWater) {
+      if (this.batcher.pending + this.batcher.flushing + this.inSinks >= this.highWater) {
         const beat = setInterval(() => heartbeat().catch(() => {}), this.heartbeatMs);
         try {
           await flushed.catch(() => {});
@@ -475,13 +505,14 @@ export class Runner<T> {
     this.o.log.info("stopping: draining in-flight batches");
     this.consumer.pause(this.o.topics.map((topic) => ({ topic })));
     const drained = await Promise.race([
-      this.batcher.drain().then(() => true),
+      this.batcher.drain().then(() => this.sinkChain.then(() => true)),
       Bun.sleep(this.o.drainTimeoutMs ?? 15_000).then(() => false),
     ]);
     if (!drained) {
       this.o.log.warn("drain timed out; uncommitted records will be redelivered on restart");
       this.abort.abort(new TransientError("shutting down", "shutdown"));
       await this.batcher.drain().catch(() => {});
+      await this.sinkChain;
     }
     for (const sink of this.o.sinks) {
       await sink.close().catch((err) => this.o.log.error(`closing sink ${sink.name} failed`, { error: err }));
