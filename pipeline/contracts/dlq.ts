@@ -112,7 +112,8 @@ export function dropOriginal(e: DlqEntry): DlqEntry {
  * JSON escape. The Spark job's `bound_dlq_entry` does the same, byte for byte.
  */
 export function boundDlqEntry(e: DlqEntry, maxBytes: number): DlqEntry {
-  if (jsonBytes(e) + TS_RESERVE <= maxBytes) return e;
+  // Measured with ts 0 and TS_RESERVE for it: the outcome must not depend on the clock's spelling.
+  if (jsonBytes({ ...e, ts: 0 }) + TS_RESERVE <= maxBytes) return e;
   const original = entryBytes(e) ?? Buffer.alloc(0);
   const cut: DlqEntry = { ...dropOriginal(e), value_b64: "" };
   let room = maxBytes - jsonBytes({ ...cut, ts: 0 }) - TS_RESERVE;

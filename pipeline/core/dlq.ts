@@ -72,6 +72,13 @@ export function createDlqSinks(t: DlqTargets): DlqSink[] {
   return sinks;
 }
 
+const DLQ_ERROR_MAX_CHARS = 4096;
+
+/** A doc_id as an entry keeps it: one longer than DLQ_KEY_MAX_CHARS (not a valid id anyway) is cut. */
+function boundedId(id: string | null): string | null {
+  return id === null ? null : truncate(id, DLQ_KEY_MAX_CHARS).text;
+}
+
 /** The record key as an entry keeps it: UTF-8 text, cut to DLQ_KEY_MAX_CHARS and marked. */
 function sourceKey(key: Buffer | null): { key: string | null; key_truncated?: true } {
   if (!key) return { key: null };
@@ -95,10 +102,12 @@ export function dlqEntry(
   return {
     stage: extra.stage ?? "embed",
     reason,
-    error,
+    // Both are bounded so that cutting the original always makes an entry fit (a parse
+    // doc_id is at most 512 bytes and its errors short, so the Spark job needs no such cut).
+    error: truncate(error, DLQ_ERROR_MAX_CHARS).text,
     topic: extra.input?.topic ?? record.topic,
     text: extra.input?.text ?? null,
-    doc_id: extra.input?.doc_id ?? extra.doc_id ?? null,
+    doc_id: boundedId(extra.input?.doc_id ?? extra.doc_id ?? null),
     kafka_ts: extra.input?.kafka_ts ?? record.timestamp,
     ts: Date.now() / 1000,
     model: extra.model ?? null,

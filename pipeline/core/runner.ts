@@ -133,6 +133,14 @@ export class Runner<T> {
   private membershipCheck: Promise<void> | undefined;
   private readonly joinWaiters = new Set<() => void>();
   private readonly commitChains = new Map<string, Promise<void>>();
+  /**
+   * Set when a batch could not be made durable (a fatal sink error, or aborted by shutdown):
+   * from then on nothing more is processed, written or committed by this process, so no
+   * offset can move past the lost batch; a restart re-delivers from the last good commit.
+   */
+  private broken = false;
+  /** Partitions this member holds (`topic/partition`), from the latest group join. */
+  private assigned = new Set<string>();
   /** The write of the newest processed batch; the next batch's write waits for it. */
   private sinkChain: Promise<void> = Promise.resolve();
   /** Records processed and being written (they count toward the high-water mark). */
@@ -191,6 +199,9 @@ export class Runner<T> {
       const assigned = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0);
       this.joined = true;
       this.generation++;
+      this.assigned = new Set(
+        Object.entries(e.payload.memberAssignment).flatMap(([t, ps]) => ps.map((p) => `${t}/${p}`)),
+      );
       for (const w of this.joinWaiters) w();
       this.o.metrics.set("assigned_partitions", assigned);
       this.o.metrics.set("rebalancing", false);
@@ -203,7 +214,9 @@ export class Runner<T> {
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       this.generation++; // a restarted consumer resumes from the last commit
+      this.joined = false;
       this.o.log.error("consumer crashed", { error: e.payload.error, restart: e.payload.restart });
+      if (!e.payload.restart) this.o.onFatal(e.payload.error); // kafkajs gave up: exit, to be restarted
     });
     await this.consumer.run({
       autoCommit: false,
@@ -218,6 +231,9 @@ export class Runner<T> {
   private untilDone<R>(what: string, fn: () => Promise<R>): Promise<R> {
     return retry(
       async () => {
+        // Permanent, so that nothing is attempted (and no retry waits) once stopping.
+        if (this.abort.signal.aborted || this.broken)
+          throw new Error(`${what}: not attempted, the runner is stopping`);
         const r = await fn();
         if (this.outageSince !== null) {
           const outageSec = (Date.now() - this.outageSince) / 1000;
@@ -278,7 +294,9 @@ export class Runner<T> {
     const deadline = Date.now() + 2 * this.sessionTimeoutMs + 10_000;
     try {
       while (Date.now() < deadline && !this.stopped) {
-        const probe = [...this.lastCommitted.values()];
+        const probe = [...this.lastCommitted.entries()]
+          .filter(([key]) => this.assigned.has(key))
+          .map(([, offset]) => offset);
         if (probe.length === 0) return await this.nextJoin(3 * this.heartbeatMs + 2_000);
         const generation = this.generation;
         try {
@@ -305,6 +323,7 @@ export class Runner<T> {
 
   private async flush(all: SourceRecord[]): Promise<void> {
     const m = this.o.metrics;
+    if (this.broken || this.abort.signal.aborted) throw new Error("not processed: the runner is stopping");
     if (this.membershipCheck) await this.membershipCheck;
     // Records fetched before the group's latest join are re-delivered: skip them, never commit them.
     const records = all.filter((r) => this.generationOf.get(r) === this.generation);
@@ -317,7 +336,12 @@ export class Runner<T> {
     m.set("current_batch_size", records.length);
     m.set("in_flight", records.length);
     const t0 = performance.now();
-    const result = await this.untilDone("process", () => this.o.process(records, this.abort.signal));
+    const result = await this.untilDone("process", () => this.o.process(records, this.abort.signal)).catch(
+      (err: unknown) => {
+        this.broken = true; // this batch is lost to this process: nothing after it may pass
+        throw err;
+      },
+    );
     m.set("last_process_ms", Math.round((performance.now() - t0) * 10) / 10);
     // The next batch is processed (InferMesh kept busy) while this one is written; writes
     // stay in batch order, one batch at a time, so outputs keep their order per partition.
@@ -325,7 +349,9 @@ export class Runner<T> {
     const written = previous.then(() => this.writeOutputs(result));
     this.sinkChain = written.then(
       () => {},
-      () => {},
+      () => {
+        this.broken = true; // no later batch is written after a lost one
+      },
     );
     this.inSinks += records.length;
     const durable = written
@@ -353,6 +379,9 @@ export class Runner<T> {
         )
       : [];
     const dlqWrites = this.writeDlq(result.dlq);
+    // Settle every write before acting on any, so no rejection is left without a handler.
+    const settled = await Promise.allSettled([Promise.all(sinkWrites), dlqWrites]);
+    for (const s of settled) if (s.status === "rejected") throw s.reason;
     const written = await Promise.all(sinkWrites);
     const durables = written.flatMap(({ r }) => (r?.durable ? [r.durable] : []));
     const refused = new Set<Output<T>>();
@@ -367,7 +396,7 @@ export class Runner<T> {
         });
       }),
     );
-    await Promise.all([dlqWrites, this.writeDlq(rejectedEntries)]);
+    await this.writeDlq(rejectedEntries);
     m.set("last_sinks_ms", Math.round((performance.now() - t1) * 10) / 10);
     for (const e of [...result.dlq, ...rejectedEntries]) {
       m.inc("dlq_records");
@@ -411,6 +440,7 @@ export class Runner<T> {
     const generation = this.generation;
     for (let i = 0; i < records.length; i += step) {
       // After a rebalance (or a consumer restart) the group re-delivers from the last commit.
+      if (this.stopped || this.broken) return; // not resolved: re-delivered after a restart
       if (!isRunning() || isStale() || generation !== this.generation) {
         this.o.metrics.inc("stale_skipped", records.length - i);
         return;
@@ -446,11 +476,13 @@ export class Runner<T> {
       .then(() => durable)
       .then(
         () => {
+          if (this.broken) return; // an earlier batch was lost: commit nothing past it
           this.committable.set(key, { topic, partition, offset });
           if (!this.committing.has(key)) this.committing.set(key, this.commitLatest(key));
         },
         (err) => {
           if (err instanceof StaleRecords) return; // re-delivered by the group: nothing to commit
+          this.broken = true;
           if (this.stopped) return; // aborted by shutdown: redelivered after restart
           this.o.metrics.inc("durability_failures");
           this.o.onFatal(err);
@@ -475,8 +507,9 @@ export class Runner<T> {
 
   /** Commits the newest committable offset of `key` until none is left. */
   private async commitLatest(key: string): Promise<void> {
-    for (let next = this.committable.get(key); next; next = this.committable.get(key)) {
+    for (let next = this.committable.get(key); next && !this.broken; next = this.committable.get(key)) {
       this.committable.delete(key);
+      const generation = this.generation;
       try {
         await this.consumer.commitOffsets([next]);
         this.lastCommitted.set(key, next);
@@ -488,9 +521,10 @@ export class Runner<T> {
           ...next,
           error: err as Error,
         });
-        if (MEMBERSHIP_LOST.has(kafkaErrorType(err) ?? "")) {
+        if (MEMBERSHIP_LOST.has(kafkaErrorType(err) ?? "") && generation === this.generation) {
           // The group dropped this member (e.g. its coordinator restarted): it re-delivers
-          // from the last commit after the rejoin, so what is buffered is left to that.
+          // from the last commit after the rejoin, so what is buffered is left to that. (A
+          // failure of a commit made before the latest join says nothing about the new one.)
           this.generation++;
         }
       }

@@ -5,7 +5,7 @@
  */
 import { type Admin, ConfigResourceTypes, type Kafka, type Producer } from "kafkajs";
 import { type Config, loadConfig } from "../config.ts";
-import type { Stage } from "../contracts/dlq.ts";
+import { DLQ_MIN_ENTRY_BYTES, type Stage } from "../contracts/dlq.ts";
 import { createKafka } from "../io/kafka.ts";
 import { groupLag } from "../io/kafka-lag.ts";
 import { createRedis, type RedisLayout } from "../io/redis-store.ts";
@@ -68,7 +68,15 @@ async function dlqEntryLimit(admin: Admin, topic: string, configured: number, lo
       res.resources[0]?.configEntries.find((c) => c.configName === "max.message.bytes")?.configValue,
     );
     if (Number.isFinite(value) && value - DLQ_MESSAGE_HEADROOM < configured) {
-      const limit = Math.max(1024, value - DLQ_MESSAGE_HEADROOM);
+      const limit = Math.max(DLQ_MIN_ENTRY_BYTES, value - DLQ_MESSAGE_HEADROOM);
+      if (limit > value - DLQ_MESSAGE_HEADROOM)
+        log.warn(
+          "the DLQ topic's max.message.bytes is below the smallest DLQ entry; entries may be refused",
+          {
+            topic,
+            max_message_bytes: value,
+          },
+        );
       log.info("DLQ entries bounded by the DLQ topic", {
         topic,
         max_message_bytes: value,

@@ -122,7 +122,7 @@ def _json_bytes(obj):
 
 def bound_dlq_entry(entry, original, max_bytes):
     """boundDlqEntry of pipeline/contracts/dlq.ts: the entry, or a copy that fits max_bytes."""
-    if _json_bytes(entry) + _TS_RESERVE <= max_bytes:
+    if _json_bytes(dict(entry, ts=0)) + _TS_RESERVE <= max_bytes:
         return entry
     original = original or b""
     cut = dict(
