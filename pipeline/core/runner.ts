@@ -149,8 +149,8 @@ export class Runner<T> {
   private readonly committable = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly committing = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
-  private outageSince: number | null = null;
-  private lastFault = "";
+  /** Faults being retried, by what fails (a sink, the DLQ, process): since when, and why. */
+  private readonly faults = new Map<string, { since: number; error: string }>();
   /** Whether the group has given this member its assignment (false while rebalancing). */
   private joined = false;
   /** Counts group joins: a fetch made before the latest one is not handed on any further. */
@@ -235,13 +235,13 @@ export class Runner<T> {
         if (this.abort.signal.aborted || this.broken)
           throw new Error(`${what}: not attempted, the runner is stopping`);
         const r = await fn();
-        if (this.outageSince !== null) {
-          const outageSec = (Date.now() - this.outageSince) / 1000;
-          this.o.log.info("recovered", { what, after_sec: outageSec.toFixed(1) });
+        const fault = this.faults.get(what);
+        if (fault) {
+          // Only this one recovered: another fault still retried keeps the runner paused.
+          this.faults.delete(what);
+          this.o.log.info("recovered", { what, after_sec: ((Date.now() - fault.since) / 1000).toFixed(1) });
           if (/kafka/.test(what)) this.membershipCheck ??= this.checkMembership();
-          this.outageSince = null;
-          this.o.metrics.set("paused", false);
-          this.o.metrics.set("outage_since", null);
+          this.showFaults();
         }
         return r;
       },
@@ -249,14 +249,10 @@ export class Runner<T> {
       {
         signal: this.abort.signal,
         onRetry: (err, attempt, delay) => {
-          this.lastFault = `${what}: ${err.message}`;
+          this.faults.set(what, { since: this.faults.get(what)?.since ?? Date.now(), error: err.message });
+          this.showFaults();
           this.o.metrics.inc("retries");
           this.o.metrics.incBy("retries_by_kind", `${what}:${err.kind}`);
-          if (this.outageSince === null) {
-            this.outageSince = Date.now();
-            this.o.metrics.set("paused", true);
-            this.o.metrics.set("outage_since", this.outageSince / 1000);
-          }
           if (attempt === 1 || attempt % 10 === 0) {
             this.o.log.warn(`${what} failed, consumption paused, retrying`, {
               error: err.message,
@@ -319,6 +315,19 @@ export class Runner<T> {
     } finally {
       this.membershipCheck = undefined;
     }
+  }
+
+  /** The earliest fault still retried, epoch ms, or null. */
+  private outageSince(): number | null {
+    let since: number | null = null;
+    for (const f of this.faults.values()) if (since === null || f.since < since) since = f.since;
+    return since;
+  }
+
+  private showFaults(): void {
+    const since = this.outageSince();
+    this.o.metrics.set("paused", since !== null);
+    this.o.metrics.set("outage_since", since === null ? null : since / 1000);
   }
 
   private async flush(all: SourceRecord[]): Promise<void> {
@@ -498,9 +507,10 @@ export class Runner<T> {
   health(): RunnerHealth {
     if (this.stopped) return { ok: false, detail: "stopping" };
     if (!this.joined) return { ok: false, detail: "rebalancing: waiting for the group to assign partitions" };
-    if (this.outageSince !== null) {
-      const since = new Date(this.outageSince).toISOString();
-      return { ok: false, detail: `stuck since ${since}, retrying: ${this.lastFault}` };
+    const since = this.outageSince();
+    if (since !== null) {
+      const what = [...this.faults].map(([w, f]) => `${w}: ${f.error}`).join("; ");
+      return { ok: false, detail: `stuck since ${new Date(since).toISOString()}, retrying: ${what}` };
     }
     return { ok: true, detail: "consuming" };
   }

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import type { Kafka } from "kafkajs";
 import type { Logger } from "../../pipeline/core/log.ts";
 import { Metrics } from "../../pipeline/core/metrics.ts";
+import { TransientError } from "../../pipeline/core/retry.ts";
 import { type Output, Runner, type Sink, type SourceRecord } from "../../pipeline/core/runner.ts";
 import { eventually } from "../helpers/wait.ts";
 
@@ -219,5 +220,49 @@ describe("runner", () => {
     await Bun.sleep(50);
     expect(written).toEqual(["0", "1"]); // [2, 3] was buffered before the join: left to re-delivery
     expect(k.commits.every((c) => Number(c) <= 2)).toBe(true);
+  });
+
+  test("a fault stays reported until that one recovers, whatever else succeeds meanwhile", async () => {
+    const k = fakeKafka();
+    const written: string[] = [];
+    let failing = true;
+    const flaky: Sink<string> = {
+      name: "flaky",
+      async write() {
+        if (failing) throw new TransientError("connection refused", "redis");
+        return undefined;
+      },
+      async close() {},
+    };
+    const r = new Runner<string>({
+      name: "t",
+      stage: "parse",
+      kafka: k.kafka,
+      groupId: "g",
+      topics: ["in"],
+      batch: { maxItems: 2, maxBytes: 1e9, maxWaitMs: 5 },
+      process: async (records) => ({
+        outputs: records.map((x) => ({ record: x, value: x.offset })),
+        dlq: [],
+      }),
+      sinks: [memorySink(written), flaky],
+      dlq: [{ name: "dlq", write: async () => {} }],
+      backoff: { baseSec: 0.3, maxSec: 0.3 }, // retries far apart: a success in between must not clear it
+      metrics: new Metrics(),
+      log: quiet,
+      onFatal: () => {},
+    });
+    await r.start();
+    k.join();
+    await k.fetch([0, 1, 2, 3]); // [2, 3] is processed (a success) while [0, 1] waits on flaky
+    await eventually("the other sink wrote", () => written.length === 2);
+    await Bun.sleep(50);
+    expect(r.health()).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("sink flaky: connection refused"),
+    });
+    failing = false;
+    await eventually("recovered", () => r.health().ok);
+    await eventually("committed", () => k.commits.at(-1) === "4");
   });
 });
