@@ -417,7 +417,11 @@ def batch_writer(cfg, counters, stopping, redis_client):
     """The foreachBatch function: tally, then every sink, each retried until it succeeds."""
     from pyspark.sql import functions as F
 
-    kafka = {"kafka.bootstrap.servers": cfg["brokers"]}
+    kafka = {
+        "kafka.bootstrap.servers": cfg["brokers"],
+        # The producer's own request limit (1 MiB by default) must take the largest DLQ entry.
+        "kafka.max.request.size": str(max(1048576, cfg["dlq_max_entry_bytes"] + 65536)),
+    }
 
     def retrying(what, fn):
         # Like the Bun runner: a sink that fails is retried with backoff (the job reports
