@@ -210,6 +210,9 @@ export function embedFailure(err: unknown, text: string): unknown {
     const reason = upstreamReason(err.body);
     if (err.status === 401 || err.status === 403)
       return new KnnError(502, `InferMesh refused the backend's credentials (HTTP ${err.status}): ${reason}`);
+    // A wrong INFERMESH_URL path is the backend's misconfiguration; a request timeout, a pause.
+    if (err.status === 404) return new KnnError(502, `InferMesh has no such endpoint (HTTP 404): ${reason}`);
+    if (err.status === 408) return new KnnError(503, `InferMesh timed out (HTTP 408): ${reason}`);
     return new KnnError(
       err.status === 413 ? 413 : 400,
       `InferMesh refused the query text (${text.length} characters): ${reason}`,
