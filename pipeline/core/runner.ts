@@ -113,6 +113,8 @@ function toSourceRecord(topic: string, partition: number, m: KafkaMessage): Sour
   };
 }
 
+type PartitionOffset = { topic: string; partition: number; offset: string };
+
 /** Records fetched before the group's latest join: the group re-delivers them from the last commit. */
 class StaleRecords extends Error {
   override name = "StaleRecords";
@@ -128,7 +130,7 @@ export class Runner<T> {
   private readonly durableOf = new WeakMap<SourceRecord, Promise<void>>();
   private readonly generationOf = new WeakMap<SourceRecord, number>();
   /** The newest offset committed per partition (a membership probe recommits them). */
-  private readonly lastCommitted = new Map<string, { topic: string; partition: number; offset: string }>();
+  private readonly lastCommitted = new Map<string, PartitionOffset>();
   /** After a Kafka outage: flushes wait until the group membership is known again. */
   private membershipCheck: Promise<void> | undefined;
   private readonly joinWaiters = new Set<() => void>();
@@ -146,7 +148,7 @@ export class Runner<T> {
   /** Records processed and being written (they count toward the high-water mark). */
   private inSinks = 0;
   /** Per partition: the newest offset ready to commit, and the commit loop in flight. */
-  private readonly committable = new Map<string, { topic: string; partition: number; offset: string }>();
+  private readonly committable = new Map<string, PartitionOffset>();
   private readonly committing = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
   /** Faults being retried, by what fails (a sink, the DLQ, process): since when, and why. */
@@ -284,7 +286,8 @@ export class Runner<T> {
    * only for the group to re-deliver it all from the last commit after the rejoin. Before
    * processing on, recommit the last committed offsets as a probe: success proves the
    * membership; "unknown member" or a new generation means the buffered records are stale
-   * (skipped by flush, re-delivered by the group), and flushes wait for the rejoin.
+   * (skipped by flush, re-delivered by the group after kafkajs rejoins). With no commit to
+   * probe with yet, flushes wait for the next join or a few heartbeats.
    */
   private async checkMembership(): Promise<void> {
     const deadline = Date.now() + 2 * this.sessionTimeoutMs + 10_000;
@@ -389,9 +392,10 @@ export class Runner<T> {
       : [];
     const dlqWrites = this.writeDlq(result.dlq);
     // Settle every write before acting on any, so no rejection is left without a handler.
-    const settled = await Promise.allSettled([Promise.all(sinkWrites), dlqWrites]);
-    for (const s of settled) if (s.status === "rejected") throw s.reason;
-    const written = await Promise.all(sinkWrites);
+    const [sinks, dlq] = await Promise.allSettled([Promise.all(sinkWrites), dlqWrites]);
+    if (sinks.status === "rejected") throw sinks.reason;
+    if (dlq.status === "rejected") throw dlq.reason;
+    const written = sinks.value;
     const durables = written.flatMap(({ r }) => (r?.durable ? [r.durable] : []));
     const refused = new Set<Output<T>>();
     const rejectedEntries = written.flatMap(({ sink, r }) =>

@@ -67,9 +67,9 @@ async function dlqEntryLimit(admin: Admin, topic: string, configured: number, lo
     const value = Number(
       res.resources[0]?.configEntries.find((c) => c.configName === "max.message.bytes")?.configValue,
     );
-    if (Number.isFinite(value) && value - DLQ_MESSAGE_HEADROOM < configured) {
-      const limit = Math.max(DLQ_MIN_ENTRY_BYTES, value - DLQ_MESSAGE_HEADROOM);
-      if (limit > value - DLQ_MESSAGE_HEADROOM)
+    const fits = value - DLQ_MESSAGE_HEADROOM;
+    if (Number.isFinite(fits) && fits < configured) {
+      if (fits < DLQ_MIN_ENTRY_BYTES)
         log.warn(
           "the DLQ topic's max.message.bytes is below the smallest DLQ entry; entries may be refused",
           {
@@ -77,6 +77,7 @@ async function dlqEntryLimit(admin: Admin, topic: string, configured: number, lo
             max_message_bytes: value,
           },
         );
+      const limit = Math.max(DLQ_MIN_ENTRY_BYTES, fits);
       log.info("DLQ entries bounded by the DLQ topic", {
         topic,
         max_message_bytes: value,

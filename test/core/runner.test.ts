@@ -65,8 +65,10 @@ function runner(
   kafka: Kafka,
   o: {
     process?: (records: SourceRecord[]) => Promise<{ outputs: Output<string>[]; dlq: [] }>;
-    sink: Sink<string>;
+    sink: Sink<string> | Sink<string>[];
     maxItems?: number;
+    /** Retry delay, seconds (the same for every attempt). */
+    backoffSec?: number;
     onFatal?: (err: unknown) => void;
   },
 ) {
@@ -80,9 +82,11 @@ function runner(
     process:
       o.process ??
       (async (records) => ({ outputs: records.map((r) => ({ record: r, value: r.offset })), dlq: [] })),
-    sinks: [o.sink],
+    sinks: Array.isArray(o.sink) ? o.sink : [o.sink],
     dlq: [{ name: "dlq", write: async () => {} }],
-    backoff: { baseSec: 0.005, maxSec: 0.01 },
+    backoff: o.backoffSec
+      ? { baseSec: o.backoffSec, maxSec: o.backoffSec }
+      : { baseSec: 0.005, maxSec: 0.01 },
     metrics: new Metrics(),
     log: quiet,
     onFatal: o.onFatal ?? (() => {}),
@@ -234,24 +238,8 @@ describe("runner", () => {
       },
       async close() {},
     };
-    const r = new Runner<string>({
-      name: "t",
-      stage: "parse",
-      kafka: k.kafka,
-      groupId: "g",
-      topics: ["in"],
-      batch: { maxItems: 2, maxBytes: 1e9, maxWaitMs: 5 },
-      process: async (records) => ({
-        outputs: records.map((x) => ({ record: x, value: x.offset })),
-        dlq: [],
-      }),
-      sinks: [memorySink(written), flaky],
-      dlq: [{ name: "dlq", write: async () => {} }],
-      backoff: { baseSec: 0.3, maxSec: 0.3 }, // retries far apart: a success in between must not clear it
-      metrics: new Metrics(),
-      log: quiet,
-      onFatal: () => {},
-    });
+    // Retries far apart: a success in between must not clear the fault.
+    const r = runner(k.kafka, { sink: [memorySink(written), flaky], backoffSec: 0.3 });
     await r.start();
     k.join();
     await k.fetch([0, 1, 2, 3]); // [2, 3] is processed (a success) while [0, 1] waits on flaky
