@@ -14,10 +14,12 @@
  * upstream) cannot answer, the endpoints that read it answer 503 `{error}` naming it, at once.
  */
 
+import type { KnnResult, ShardStats } from "../contracts/knn.ts";
+import { STREAM_PATHS } from "../contracts/streams.ts";
 import { bearerMatches, errorResponse, HttpError, json } from "../core/http-edge.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { TransientError } from "../core/retry.ts";
-import { KnnError, type KnnResult, type ShardStats } from "../knn/types.ts";
+import { KnnError } from "../knn/types.ts";
 import {
   type BackendKnnQuery,
   dlqFormat,
@@ -139,37 +141,37 @@ export function createBackend(deps: BackendDeps, opts: BackendOptions = {}): Bac
     (folders.includes("parse_parquet") ? "parse_parquet" : (folders[0] ?? "parse_parquet"));
 
   const channels: Record<string, SseChannel<unknown>> = {
-    "/api/infermesh/stream": new SseChannel(
+    [STREAM_PATHS.infermesh]: new SseChannel(
       "infermesh",
       createInfermeshSource(src.infermeshUrl, src.embedWorkerUrl, fetchFn, timeoutMs),
       pollMs,
       settings,
     ),
-    "/api/vectorizer/stream": new SseChannel(
+    [STREAM_PATHS.vectorizer]: new SseChannel(
       "vectorizer",
       createVectorizerSource(src.parquetDirs, vectorizerFolder),
       pollMs,
       settings,
     ),
-    "/api/embed-worker/stream": new SseChannel(
+    [STREAM_PATHS["embed-worker"]]: new SseChannel(
       "embed-worker",
       createWorkerSource(src.embedWorkerUrl, fetchFn, timeoutMs),
       pollMs,
       settings,
     ),
-    "/api/parse/stream": new SseChannel(
+    [STREAM_PATHS.parse]: new SseChannel(
       "parse",
       createWorkerSource(src.parseUrl, fetchFn, timeoutMs),
       pollMs,
       settings,
     ),
-    "/api/indexer/stream": new SseChannel(
+    [STREAM_PATHS.indexer]: new SseChannel(
       "indexer",
       createWorkerSource(src.indexerUrl, fetchFn, timeoutMs),
       pollMs,
       settings,
     ),
-    "/api/spark/stream": new SseChannel(
+    [STREAM_PATHS.spark]: new SseChannel(
       "spark",
       createSparkSource({
         apiUrl: src.sparkUiUrl ?? DEFAULT_SPARK_API,

@@ -3,8 +3,8 @@
  * query string) and the DLQ parameters. Every refusal is an {@link HttpError}.
  */
 
+import type { KnnQuery } from "../contracts/knn.ts";
 import { HttpError } from "../core/http-edge.ts";
-import type { KnnQuery } from "../knn/types.ts";
 
 /** A kNN query as the backend passes it on: the engine's query plus a text to embed. */
 export type BackendKnnQuery = KnnQuery & { text?: string };

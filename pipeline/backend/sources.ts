@@ -3,15 +3,15 @@
  * snapshot per call and keeping what its rates need between calls. A source that is down is
  * reported as such in the snapshot; the functions do not throw.
  */
+
+import { RateTracker } from "../contracts/rates.ts";
+import type { FolderEventStats, InfermeshEvent, VectorizerEvent, WorkerEvent } from "../contracts/streams.ts";
+import { RATED_COUNTERS, type WorkerMetrics } from "../contracts/worker-metrics.ts";
 import { folderStats } from "../io/parquet-read.ts";
-import type { FolderEventStats, InfermeshEvent, VectorizerEvent, WorkerEvent } from "./events.ts";
-import { RateTracker } from "./rates.ts";
 import { errorMessage, type FetchFn, getJson, probe } from "./upstream.ts";
 
 /** Epoch seconds, the unit of every `timestamp` in the streams. */
 export const nowSec = (): number => Date.now() / 1000;
-
-const WORKER_COUNTERS = ["records_in", "records_out", "batches", "dlq_records"] as const;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -27,15 +27,15 @@ export function createWorkerSource(
   fetchFn: FetchFn,
   timeoutMs: number,
 ): () => Promise<WorkerEvent> {
-  const tracker = new RateTracker(WORKER_COUNTERS);
+  const tracker = new RateTracker(RATED_COUNTERS);
   const url = `${baseUrl.replace(/\/+$/, "")}/metrics`;
   return async () => {
     try {
       const metrics = await getJson(fetchFn, url, timeoutMs);
       if (!isRecord(metrics)) throw new Error(`GET ${url}: not a JSON object`);
-      const r = tracker.update(metrics as Record<(typeof WORKER_COUNTERS)[number], unknown>);
+      const r = tracker.update(metrics);
       return {
-        metrics,
+        metrics: metrics as WorkerMetrics,
         rates: {
           records_in_per_sec: r.records_in,
           records_out_per_sec: r.records_out,

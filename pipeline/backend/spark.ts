@@ -8,7 +8,7 @@
  * When `/applications` cannot be fetched the snapshot says `unreachable`; the other calls are
  * optional and leave their fields empty when they fail. Nothing is ever simulated.
  */
-import type { SparkEvent, SparkSnapshot, SparkStreaming, SparkWorker } from "./events.ts";
+import type { SparkEvent, SparkSnapshot, SparkStreaming, SparkWorker } from "../contracts/streams.ts";
 import { nowSec } from "./sources.ts";
 import { errorMessage, type FetchFn, getJson } from "./upstream.ts";
 

@@ -1,38 +1,41 @@
 /**
- * Counters and gauges of one worker, served as JSON on `/metrics`. Rates are left to the
- * reader (the backend computes them from successive snapshots).
+ * Counters and gauges of one worker, served as JSON on `/metrics`, by the names of
+ * `pipeline/contracts/worker-metrics.ts`. Rates are left to the reader (the backend computes
+ * them from successive snapshots).
  */
+import type { Counter, Gauge, Labeled } from "../contracts/worker-metrics.ts";
+
 export class Metrics {
   private readonly counters: Record<string, number> = {};
   private readonly gauges: Record<string, number | string | boolean | null> = {};
   private readonly labeled: Record<string, Record<string, number>> = {};
   readonly startedTs = Date.now() / 1000;
 
-  constructor(initialCounters: string[] = []) {
+  constructor(initialCounters: readonly Counter[] = []) {
     for (const c of initialCounters) this.counters[c] = 0;
   }
 
-  inc(name: string, n = 1): void {
+  inc(name: Counter, n = 1): void {
     this.counters[name] = (this.counters[name] ?? 0) + n;
   }
 
   /** Increments `name[label]`, e.g. dlq_by_reason.empty_text. */
-  incBy(name: string, label: string, n = 1): void {
+  incBy(name: Labeled, label: string, n = 1): void {
     const m = this.labeled[name] ?? {};
     m[label] = (m[label] ?? 0) + n;
     this.labeled[name] = m;
   }
 
   /** Replaces the whole labelled gauge `name` (e.g. lag_by_partition). */
-  setLabeled(name: string, values: Record<string, number>): void {
+  setLabeled(name: Labeled, values: Record<string, number>): void {
     this.labeled[name] = { ...values };
   }
 
-  set(name: string, value: number | string | boolean | null): void {
+  set(name: Gauge, value: number | string | boolean | null): void {
     this.gauges[name] = value;
   }
 
-  get(name: string): number {
+  get(name: Counter): number {
     return this.counters[name] ?? 0;
   }
 

@@ -97,8 +97,6 @@ export class EmbedStage {
       if (hit) found.set(key, hit);
       else missing.set(key, input.text);
     }
-    m.set("cache_hits", cache.stats().hits);
-    m.set("cache_misses", cache.stats().misses);
 
     const failed = new Map<string, { reason: DlqReason; error: string }>();
     if (missing.size > 0) {
@@ -143,9 +141,6 @@ export class EmbedStage {
         },
       });
     }
-    const stats = cache.stats();
-    m.set("cache_size", stats.size);
-    m.set("cache_evictions", stats.evictions);
     return { outputs, dlq };
   }
 }

@@ -9,17 +9,11 @@
  * is O(1) and rows stay dense. A query scores every row (or the rows of the requested shards)
  * with the SIMD kernel and keeps the best k in a small heap.
  */
+
+import type { KnnQuery, KnnResult, Neighbor } from "../contracts/knn.ts";
 import { defaultBackend, type KernelBackend, strideOf, VectorSlab } from "./kernel.ts";
 import { TopK } from "./topk.ts";
-import {
-  type EngineStats,
-  type IndexEntry,
-  KnnError,
-  type KnnQuery,
-  type KnnResult,
-  type ModelStats,
-  type Neighbor,
-} from "./types.ts";
+import { type EngineStats, type IndexEntry, KnnError, type ModelStats } from "./types.ts";
 
 /** Largest `k` a query may ask for. */
 export const MAX_K = 1000;

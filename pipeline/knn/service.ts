@@ -5,13 +5,14 @@
  * with the index's model.
  */
 import type Redis from "ioredis";
+import type { KnnQuery, KnnResult, ShardStats } from "../contracts/knn.ts";
 import type { Logger } from "../core/log.ts";
 import { abortableSleep, TransientError } from "../core/retry.ts";
 import { decodeStoredVector, type IndexLayout, indexKeys } from "../index/layout.ts";
 import { type InfermeshClient, RejectedError } from "../io/infermesh-client.ts";
 import { pipelineReplies, requireConnected } from "../io/redis-store.ts";
 import { KnnEngine } from "./engine.ts";
-import { KnnError, type KnnQuery, type KnnResult, type ShardStats } from "./types.ts";
+import { KnnError } from "./types.ts";
 
 export interface KnnServiceOptions {
   redis: Redis;

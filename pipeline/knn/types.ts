@@ -1,6 +1,7 @@
 /**
- * Contracts of the kNN engine and of the service the backend queries. The engine is pure
+ * Types of the kNN engine and of the service the backend queries. The engine is pure
  * (typed arrays in process memory); the service adds loading from Redis and text queries.
+ * The query and its answer, as they travel, are in `pipeline/contracts/knn.ts`.
  */
 
 /** One indexed document as the engine holds it. */
@@ -12,35 +13,6 @@ export interface IndexEntry {
   /** Text or a bounded preview of it. */
   text: string;
   shard: number;
-}
-
-export interface KnnQuery {
-  /** Model whose vectors are searched; may be omitted when it is unambiguous. */
-  model?: string;
-  vector?: ArrayLike<number>;
-  doc_id?: string;
-  /** 1..1000 (default 5). */
-  k?: number;
-  /** Restrict to these shards (default: every shard). */
-  shards?: number[];
-  /** With doc_id: include the document itself (default false). */
-  include_self?: boolean;
-}
-
-export interface Neighbor {
-  doc_id: string;
-  /** Cosine similarity. */
-  score: number;
-  model: string;
-  topic: string | null;
-  text: string;
-}
-
-export interface KnnResult {
-  neighbors: Neighbor[];
-  count_scored: number;
-  took_ms: number;
-  model: string;
 }
 
 /** An error a query answers with an HTTP status (400 bad input, 404 unknown doc_id). */
@@ -64,13 +36,4 @@ export interface EngineStats {
   by_model: Record<string, ModelStats>;
   /** Bytes held by vectors and bookkeeping. */
   bytes: number;
-}
-
-/** Shard statistics (`GET /api/knn/shards`). */
-export interface ShardStats {
-  shards: { id: number; count: number; samples: string[] }[];
-  total_ids: number;
-  nonempty: number;
-  dims_by_model: Record<string, number>;
-  memory: Record<string, number>;
 }

@@ -8,8 +8,9 @@ import {
   createBackend,
   type KnnShardsInfo,
 } from "../../pipeline/backend/app.ts";
+import type { KnnResult } from "../../pipeline/contracts/knn.ts";
 import type { Logger } from "../../pipeline/core/log.ts";
-import { KnnError, type KnnResult } from "../../pipeline/knn/types.ts";
+import { KnnError } from "../../pipeline/knn/types.ts";
 import { downSources } from "../helpers/backend.ts";
 import { eventually } from "../helpers/wait.ts";
 

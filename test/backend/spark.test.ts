@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { EventSource } from "eventsource";
-import type { SparkEvent, SparkSnapshot } from "../../pipeline/backend/events.ts";
 import { createSparkSource, streamingFromMetrics } from "../../pipeline/backend/spark.ts";
+import type { SparkEvent, SparkSnapshot } from "../../pipeline/contracts/streams.ts";
 import { serveSparkBackend } from "../helpers/backend.ts";
 import { eventually, freePort } from "../helpers/wait.ts";
 

@@ -12,8 +12,8 @@ import {
   type BackendSources,
   createBackend,
 } from "../../pipeline/backend/app.ts";
-import type { InfermeshEvent, VectorizerEvent, WorkerEvent } from "../../pipeline/backend/events.ts";
 import { SseChannel } from "../../pipeline/backend/sse.ts";
+import type { InfermeshEvent, VectorizerEvent, WorkerEvent } from "../../pipeline/contracts/streams.ts";
 import type { Logger } from "../../pipeline/core/log.ts";
 import { downSources } from "../helpers/backend.ts";
 import { eventually } from "../helpers/wait.ts";

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import type { KnnQuery } from "../../pipeline/contracts/knn.ts";
 import { KnnEngine, MAX_K } from "../../pipeline/knn/engine.ts";
 import { defaultBackend, type KernelBackend } from "../../pipeline/knn/kernel.ts";
-import { type IndexEntry, KnnError, type KnnQuery } from "../../pipeline/knn/types.ts";
+import { type IndexEntry, KnnError } from "../../pipeline/knn/types.ts";
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RateTracker } from "../../pipeline/contracts/rates.ts";
 import { Backoff } from "../../tui/sources/backoff.ts";
 import { DecodeError, decodeInfermesh, decodeSpark, WorkerDecoder } from "../../tui/sources/decode.ts";
 import { saveDlqTail } from "../../tui/sources/dlq.ts";
 import { createKnnClient, createSearcher, parsePrompt, readVectorFile } from "../../tui/sources/knn.ts";
 import { PollFeed } from "../../tui/sources/poll-feed.ts";
-import { CounterRates } from "../../tui/sources/rates.ts";
 import { SseFeed } from "../../tui/sources/sse-feed.ts";
 import { createHttpTransport } from "../../tui/sources/transport.ts";
 import type { Action } from "../../tui/state/actions.ts";
@@ -28,13 +28,13 @@ function recorder() {
 
 describe("rates", () => {
   test("per-second increase, null at first, after a reset and without elapsed time", () => {
-    const r = new CounterRates();
-    expect(r.update({ a: 10 }, 100)).toEqual({ a: null });
-    expect(r.update({ a: 40 }, 103)).toEqual({ a: 10 });
-    expect(r.update({ a: 40 }, 103)).toEqual({ a: null });
-    expect(r.update({ a: 5 }, 106)).toEqual({ a: null });
-    expect(r.update({ a: 11 }, 109)).toEqual({ a: 2 });
-    expect(r.update({ a: null }, 112)).toEqual({ a: null });
+    const r = new RateTracker(["a"] as const);
+    expect(r.update({ a: 10 }, 100_000)).toEqual({ a: null });
+    expect(r.update({ a: 40 }, 103_000)).toEqual({ a: 10 });
+    expect(r.update({ a: 40 }, 103_000)).toEqual({ a: null });
+    expect(r.update({ a: 5 }, 106_000)).toEqual({ a: null });
+    expect(r.update({ a: 11 }, 109_000)).toEqual({ a: 2 });
+    expect(r.update({ a: null }, 112_000)).toEqual({ a: null });
   });
 
   test("backoff doubles up to the cap, jittered, and resets", () => {
@@ -57,8 +57,7 @@ describe("decoding", () => {
     const second = d.decode(
       workerEvent({
         ts: T0S + 3,
-        cache_hits: 1650,
-        cache_misses: 16950,
+        cache: { size: 1300, hits: 1650, misses: 16950, evictions: 0, expired: 0 },
         parquet: { rows_written: 18586, bytes_written: 7_826_566 },
       }),
       0,

@@ -4,6 +4,7 @@
  * snapshots (see {@link WorkerDecoder}).
  */
 
+import { RateTracker } from "../../pipeline/contracts/rates.ts";
 import type {
   DlqEntry,
   FolderStats,
@@ -20,7 +21,6 @@ import type {
   WorkerDerived,
   WorkerSnapshot,
 } from "../state/types.ts";
-import { CounterRates } from "./rates.ts";
 
 type Json = Record<string, unknown>;
 
@@ -150,7 +150,17 @@ const ratio = (hits: number | null, misses: number | null): number | null =>
  * when the worker is unreachable or restarted.
  */
 export class WorkerDecoder {
-  private readonly counters = new CounterRates();
+  private readonly counters = new RateTracker([
+    "retries",
+    "infermesh_failures",
+    "cache_hits",
+    "cache_misses",
+    "parquet_rows",
+    "parquet_bytes",
+    "truncated",
+    "indexed",
+    "evicted",
+  ] as const);
   private prevRetries: Record<string, number> | undefined;
   private prevStarted: number | null = null;
 
@@ -171,8 +181,8 @@ export class WorkerDecoder {
     }
     const parquet = rec(m.parquet);
     const cache = rec(m.cache);
-    const hits = num(m.cache_hits) ?? num(cache.hits);
-    const misses = num(m.cache_misses) ?? num(cache.misses);
+    const hits = num(cache.hits);
+    const misses = num(cache.misses);
     const prevHits = this.counters.previous("cache_hits");
     const prevMisses = this.counters.previous("cache_misses");
     const atSec = num(m.ts) ?? timestamp ?? atMs / 1000;
@@ -188,7 +198,7 @@ export class WorkerDecoder {
         indexed: num(m.indexed),
         evicted: num(m.evicted),
       },
-      atSec,
+      atSec * 1000,
     );
     const retries = numRecord(m.retries_by_kind);
     const retrying = this.prevRetries

@@ -4,29 +4,32 @@
  * state driven by the keys. Plain data; only the reducer changes it.
  */
 
-/** The backend's event streams, by the name used throughout the console. */
-export type StreamName = "infermesh" | "vectorizer" | "embed-worker" | "parse" | "indexer" | "spark";
+import type {
+  KnnResult as KnnAnswer,
+  Neighbor as KnnNeighbor,
+  ShardStats,
+} from "../../pipeline/contracts/knn.ts";
+import type {
+  FolderEventStats,
+  InfermeshEvent,
+  SparkEvent,
+  SparkStreaming,
+  StreamName,
+  WorkerRates,
+} from "../../pipeline/contracts/streams.ts";
+import type { UncheckedMetrics } from "../../pipeline/contracts/worker-metrics.ts";
 
-export const STREAMS: readonly StreamName[] = [
-  "infermesh",
-  "vectorizer",
-  "embed-worker",
-  "parse",
-  "indexer",
-  "spark",
-];
+export {
+  STREAM_PATHS,
+  STREAMS,
+  type StreamName,
+  WORKERS,
+  type WorkerName,
+  type WorkerRates,
+} from "../../pipeline/contracts/streams.ts";
 
-export const STREAM_PATHS: Record<StreamName, string> = {
-  infermesh: "/api/infermesh/stream",
-  vectorizer: "/api/vectorizer/stream",
-  "embed-worker": "/api/embed-worker/stream",
-  parse: "/api/parse/stream",
-  indexer: "/api/indexer/stream",
-  spark: "/api/spark/stream",
-};
-
-export type WorkerName = "parse" | "embed-worker" | "indexer";
-export const WORKERS: readonly WorkerName[] = ["parse", "embed-worker", "indexer"];
+/** A wire shape as the decoder hands it on: the fields `K`, when missing or mistyped, are null. */
+type OrNull<T, K extends keyof T> = Omit<T, K> & { [P in K]: T[P] | null };
 
 /** State of one connection (an event stream or an HTTP feed). */
 export interface Link {
@@ -37,14 +40,6 @@ export interface Link {
   error?: string;
   /** Next reconnect attempt, epoch ms (while down). */
   retryAt?: number;
-}
-
-/** Rates per second of a worker's counters (null until two observations exist). */
-export interface WorkerRates {
-  records_in_per_sec: number | null;
-  records_out_per_sec: number | null;
-  batches_per_sec: number | null;
-  dlq_per_sec: number | null;
 }
 
 /**
@@ -71,7 +66,8 @@ export interface WorkerDerived {
 export type WorkerSnapshot =
   | {
       reachable: true;
-      metrics: Record<string, unknown>;
+      /** As the worker sent it: each figure is checked where it is read. */
+      metrics: UncheckedMetrics;
       rates: WorkerRates;
       derived: WorkerDerived;
       timestamp: number | null;
@@ -79,7 +75,7 @@ export type WorkerSnapshot =
   | { reachable: false; detail: string | null; timestamp: number | null };
 
 export interface InfermeshSnapshot {
-  status: "healthy" | "unhealthy" | "unreachable";
+  status: InfermeshEvent["infermesh"]["status"];
   rtt_ms: number | null;
   http_status: number | null;
   error: string | null;
@@ -88,17 +84,10 @@ export interface InfermeshSnapshot {
   timestamp: number | null;
 }
 
-export interface FolderStats {
-  enabled: boolean;
-  path: string;
-  files: number | null;
-  bytes: number | null;
-  rows_est: number | null;
-  latest_ts: number | null;
-  rate_rows_per_sec: number | null;
-  rate_bytes_per_sec: number | null;
-  error: string | null;
-}
+export type FolderStats = OrNull<
+  Omit<FolderEventStats, "unreadable" | "error"> & { error: string },
+  "files" | "bytes" | "rows_est" | "error"
+>;
 
 export interface VectorizerSnapshot {
   stats: FolderStats;
@@ -130,7 +119,7 @@ export interface SparkJob {
 
 export type SparkSnapshot =
   | {
-      status: "running" | "no_application";
+      status: Exclude<SparkEvent["status"], "unreachable">;
       applicationId: string | null;
       applicationName: string | null;
       master: string | null;
@@ -139,11 +128,7 @@ export type SparkSnapshot =
       jobs: SparkJob[];
       stages: number;
       cluster: { cores_total: number | null; memory_max: number | null; memory_used: number | null };
-      streaming: {
-        input_rate: number | null;
-        processing_rate: number | null;
-        batch_duration_ms: number | null;
-      };
+      streaming: Pick<SparkStreaming, "input_rate" | "processing_rate" | "batch_duration_ms">;
       timestamp: number | null;
     }
   | { status: "unreachable"; error: string; timestamp: number | null };
@@ -170,13 +155,7 @@ export interface StreamSlot<K extends StreamName> {
 export type Streams = { [K in StreamName]: StreamSlot<K> };
 
 /** `GET /api/knn/shards`. */
-export interface ShardsInfo {
-  shards: { id: number; count: number; samples: string[] }[];
-  total_ids: number | null;
-  nonempty: number | null;
-  dims_by_model: Record<string, number>;
-  memory: Record<string, number>;
-}
+export type ShardsInfo = OrNull<ShardStats, "total_ids" | "nonempty">;
 
 /** One DLQ entry (`GET /api/embed-worker/dlq`), fields as sent. */
 export type DlqEntry = Record<string, unknown>;
@@ -190,20 +169,11 @@ export interface Fetched<T> {
 }
 
 /** A kNN neighbour (`POST /api/knn/query`). */
-export interface Neighbor {
-  doc_id: string;
-  score: number;
-  model: string | null;
-  topic: string | null;
-  text: string;
-}
+export type Neighbor = OrNull<KnnNeighbor, "model">;
 
-export interface KnnResult {
+export type KnnResult = OrNull<Omit<KnnAnswer, "neighbors">, "count_scored" | "took_ms" | "model"> & {
   neighbors: Neighbor[];
-  count_scored: number | null;
-  took_ms: number | null;
-  model: string | null;
-}
+};
 
 /** Names of the rolling series behind charts and sparklines. */
 export type SeriesKey =

@@ -63,7 +63,7 @@ export function Embed({ state, width, height }: ViewProps) {
   lines.push({
     text: pairs([
       ["cache hit", `${percent(d.cache_hit_ratio_recent)} now, ${percent(d.cache_hit_ratio_total)} total`],
-      ["size", count(m.cache_size ?? (isObj(m.cache) ? m.cache.size : undefined))],
+      ["size", count(isObj(m.cache) ? m.cache.size : undefined)],
       ["model", typeof m.model === "string" ? m.model : "–"],
     ]),
   });

@@ -1,6 +1,6 @@
 /**
- * Per-second rates of monotonically increasing counters, from successive snapshots. The one
- * place where the backend turns counters into rates.
+ * Per-second rates of monotonically increasing counters, from successive snapshots: the one
+ * rate function of the project (the backend's streams and the console's derived figures).
  */
 
 /** Rates by counter name; null when no rate can be given yet. */
@@ -14,7 +14,7 @@ export type Rates<K extends string> = Record<K, number | null>;
  * observation, so it is never negative.
  */
 export class RateTracker<K extends string> {
-  private previous: { atMs: number; values: Partial<Record<K, number>> } | undefined;
+  private last: { atMs: number; values: Partial<Record<K, number>> } | undefined;
 
   constructor(
     private readonly keys: readonly K[],
@@ -23,7 +23,7 @@ export class RateTracker<K extends string> {
 
   /** Records the counters observed at `atMs` (epoch ms, default now) and returns the rates. */
   update(values: Partial<Record<K, unknown>>, atMs: number = this.now()): Rates<K> {
-    const prev = this.previous;
+    const prev = this.last;
     const current: Partial<Record<K, number>> = {};
     const rates = {} as Rates<K>;
     for (const k of this.keys) {
@@ -37,12 +37,17 @@ export class RateTracker<K extends string> {
           ? null
           : (value - before) / dtSec;
     }
-    this.previous = { atMs, values: current };
+    this.last = { atMs, values: current };
     return rates;
+  }
+
+  /** The previous value of a counter, if it was a number. */
+  previous(key: K): number | undefined {
+    return this.last?.values[key];
   }
 
   /** Forgets the previous snapshot (e.g. after the source was unreachable). */
   reset(): void {
-    this.previous = undefined;
+    this.last = undefined;
   }
 }

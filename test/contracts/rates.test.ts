@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { RateTracker } from "../../pipeline/backend/rates.ts";
+import { RateTracker } from "../../pipeline/contracts/rates.ts";
 
 describe("RateTracker", () => {
   test("first observation has no rate, then increase per second", () => {

@@ -1,8 +1,28 @@
 /**
- * Payloads of the backend's event streams (`data:` of each SSE event). Field names follow
- * the seed; extra fields are additions. Every `timestamp` (and `latest_ts`) is epoch seconds
- * (float), like the workers' `/health`.
+ * The backend's event streams: their names and paths, and the payload of each (`data:` of
+ * each SSE event). Field names follow the seed; extra fields are additions. Every
+ * `timestamp` (and `latest_ts`) is epoch seconds (float), like the workers' `/health`.
+ * The backend produces these; the console decodes them (tolerating older or partial ones).
  */
+import type { WorkerMetrics } from "./worker-metrics.ts";
+
+/** The event streams, by the name used throughout the backend and the console. */
+export type StreamName = "infermesh" | "vectorizer" | "embed-worker" | "parse" | "indexer" | "spark";
+
+export const STREAM_PATHS: Record<StreamName, string> = {
+  infermesh: "/api/infermesh/stream",
+  vectorizer: "/api/vectorizer/stream",
+  "embed-worker": "/api/embed-worker/stream",
+  parse: "/api/parse/stream",
+  indexer: "/api/indexer/stream",
+  spark: "/api/spark/stream",
+};
+
+export const STREAMS = Object.keys(STREAM_PATHS) as readonly StreamName[];
+
+/** The streams of the Kafka workers (`/metrics` of each, with rates). */
+export type WorkerName = "parse" | "embed-worker" | "indexer";
+export const WORKERS: readonly WorkerName[] = ["parse", "embed-worker", "indexer"];
 
 /** `/api/infermesh/stream`. */
 export interface InfermeshEvent {
@@ -58,7 +78,7 @@ export interface WorkerRates {
 
 /** `/api/embed-worker/stream`, `/api/parse/stream`, `/api/indexer/stream`. */
 export type WorkerEvent =
-  | { metrics: Record<string, unknown>; rates: WorkerRates; timestamp: number }
+  | { metrics: WorkerMetrics; rates: WorkerRates; timestamp: number }
   | { error: "unreachable"; detail: string; timestamp: number };
 
 /** One host of the Spark application's executors. */
