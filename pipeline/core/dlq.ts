@@ -1,76 +1,11 @@
 /**
- * DLQ entries, and the DLQ composed from ordinary outputs: a Kafka topic and/or a Redis
- * stream, each its own sink (retried on its own by the runner, so a Redis outage never
- * re-sends the Kafka DLQ batch). Every entry is bounded to what the DLQ accepts.
+ * The DLQ entry of a record that cannot reach its outputs (the envelope is
+ * `pipeline/contracts/dlq.ts`; the DLQ targets are ordinary writers, `pipeline/io/dlq-sinks.ts`).
  */
-
-import type Redis from "ioredis";
-import type { Producer } from "kafkajs";
-import {
-  boundDlqEntry,
-  DLQ_KEY_MAX_CHARS,
-  type DlqEntry,
-  type DlqReason,
-  dropOriginal,
-  originalValue,
-} from "../contracts/dlq.ts";
+import { DLQ_KEY_MAX_CHARS, type DlqEntry, type DlqReason, originalValue } from "../contracts/dlq.ts";
 import { truncate } from "../contracts/extract.ts";
 import type { EmbeddingInput } from "../contracts/records.ts";
-import { sendAll, sendRejecting } from "../io/kafka-sink.ts";
-import { appendDlq, type RedisLayout } from "../io/redis-store.ts";
-import type { DlqSink, SourceRecord } from "./runner.ts";
-
-export interface DlqTargets {
-  producer: Producer;
-  /** Kafka DLQ topic ("" = off). */
-  topic: string;
-  redis?: { client: Redis; layout: RedisLayout };
-  /** Largest entry, bytes of JSON (DLQ_MAX_ENTRY_BYTES, lowered to what the topic accepts). */
-  maxEntryBytes: number;
-}
-
-const toMessage = (e: DlqEntry) => ({
-  key: e.doc_id ?? e.source.key,
-  value: JSON.stringify(e),
-  headers: { stage: e.stage, reason: e.reason },
-});
-
-const stub = (e: DlqEntry, why: string): DlqEntry => ({
-  ...dropOriginal(e),
-  error: `${e.error}; original value omitted: ${why}`,
-});
-
-/** The DLQ sinks of a worker: the Kafka topic and/or the Redis stream; at least one must be set. */
-export function createDlqSinks(t: DlqTargets): DlqSink[] {
-  if (!t.topic && !t.redis) {
-    throw new Error(
-      "no DLQ target: set EMBED_DLQ_TOPIC or REDDB_URL, or records that fail would have nowhere to go",
-    );
-  }
-  const bound = (entries: DlqEntry[]) => entries.map((e) => boundDlqEntry(e, t.maxEntryBytes));
-  const sinks: DlqSink[] = [];
-  if (t.topic) {
-    sinks.push({
-      name: `kafka:${t.topic}`,
-      async write(entries) {
-        // What the topic still refuses (a lower max.message.bytes than assumed) goes without
-        // its original bytes; a stub refused too is a misconfiguration, thrown.
-        const refused = await sendRejecting(t.producer, t.topic, bound(entries), toMessage);
-        for (const { item, error } of refused) {
-          await sendAll(t.producer, t.topic, [toMessage(stub(item, error.message))]);
-        }
-      },
-    });
-  }
-  if (t.redis) {
-    const { client, layout } = t.redis;
-    sinks.push({
-      name: `redis:${layout.namespace}:${layout.dlqStream}`,
-      write: (entries) => appendDlq(client, layout, bound(entries)),
-    });
-  }
-  return sinks;
-}
+import type { SourceRecord } from "./source.ts";
 
 const DLQ_ERROR_MAX_CHARS = 4096;
 

@@ -1,7 +1,7 @@
 /**
  * The consume → transform → produce runner shared by every worker.
  *
- * - Consumes its topics in a consumer group with auto-commit off.
+ * - Reads a {@link Source} (Kafka's consumer group in the workers; in-process fakes in tests).
  * - Collects records from all assigned partitions into batches (count, bytes, time).
  * - Runs the stage's `process` on a batch; per-record failures come back as DLQ entries,
  *   a {@link TransientError} retries the whole batch with backoff until it succeeds —
@@ -13,68 +13,30 @@
  *   makes records durable later (Parquet) has made them durable.
  * - Stops in order on abort: pause input, drain batches, close sinks, commit, disconnect.
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { DlqEntry, Stage } from "../contracts/dlq.ts";
-import { kafkaErrorType } from "../io/kafka.ts";
 import { Batcher } from "./batcher.ts";
 import { dlqEntry } from "./dlq.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { type BackoffPolicy, retry, TransientError } from "./retry.ts";
-
-/** One consumed Kafka record. */
-export interface SourceRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  /** Kafka timestamp, epoch ms. */
-  timestamp: number;
-  headers: Record<string, string>;
-}
-
-export interface Output<T> {
-  record: SourceRecord;
-  value: T;
-}
-
-export interface ProcessResult<T> {
-  outputs: Output<T>[];
-  dlq: DlqEntry[];
-}
-
-export interface SinkResult<T> {
-  /** Resolves when the outputs are durable (offsets wait for it). */
-  durable?: Promise<void>;
-  /** Outputs this sink refuses for what they are (they go to the DLQ as `output_rejected`). */
-  rejected?: { output: Output<T>; error: string }[];
-}
-
-export interface Sink<T> {
-  name: string;
-  /**
-   * Writes the outputs; resolves when they are accepted. May hand back a promise that
-   * resolves when they are durable (wrapped, so that resolving the write does not wait for
-   * it) and the outputs it refuses. Throw TransientError to retry.
-   */
-  write(outputs: Output<T>[]): Promise<SinkResult<T> | undefined>;
-  close(): Promise<void>;
-}
-
-/** One DLQ target (a Kafka topic, a Redis stream); the runner retries each on its own. */
-export interface DlqSink {
-  name: string;
-  write(entries: DlqEntry[]): Promise<void>;
-}
+import type {
+  DlqSink,
+  FetchedBatch,
+  Output,
+  PartitionOffset,
+  ProcessResult,
+  Sink,
+  Source,
+  SourceRecord,
+  Writer,
+} from "./source.ts";
 
 export interface RunnerOptions<T> {
   name: string;
   /** The stage named in DLQ entries the runner makes (outputs refused by a sink). */
   stage: Stage;
-  kafka: Kafka;
-  groupId: string;
-  topics: string[];
+  /** Where records come from (Kafka's consumer group in the workers). */
+  source: Source;
   batch: { maxItems: number; maxBytes: number; maxWaitMs: number };
   process: (records: SourceRecord[], signal: AbortSignal) => Promise<ProcessResult<T>>;
   sinks: Sink<T>[];
@@ -87,7 +49,7 @@ export interface RunnerOptions<T> {
   onFatal: (err: unknown) => void;
   /** How long `stop` lets in-flight batches finish before aborting them. */
   drainTimeoutMs?: number;
-  /** Group membership timing: a dead member's partitions move after sessionTimeoutMs. */
+  /** The source's group timing: heartbeats while waiting, the membership probe's deadline. */
   group?: { sessionTimeoutMs: number; heartbeatIntervalMs: number };
 }
 
@@ -97,35 +59,15 @@ export interface RunnerHealth {
   detail: string;
 }
 
-function toSourceRecord(topic: string, partition: number, m: KafkaMessage): SourceRecord {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.headers ?? {})) {
-    if (v !== undefined) headers[k] = Array.isArray(v) ? v.map(String).join(",") : String(v);
-  }
-  return {
-    topic,
-    partition,
-    offset: m.offset,
-    key: m.key ?? null,
-    value: m.value ?? null,
-    timestamp: Number(m.timestamp),
-    headers,
-  };
-}
-
-type PartitionOffset = { topic: string; partition: number; offset: string };
-
 /** Records fetched before the group's latest join: the group re-delivers them from the last commit. */
 class StaleRecords extends Error {
   override name = "StaleRecords";
 }
 const STALE: Promise<void> = Promise.reject(new StaleRecords("fetched before a rebalance"));
 STALE.catch(() => {});
-/** Commit errors that say this member is no longer in the group's current generation. */
-const MEMBERSHIP_LOST = new Set(["UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "REBALANCE_IN_PROGRESS"]);
 
 export class Runner<T> {
-  private readonly consumer: Consumer;
+  private readonly source: Source;
   private readonly batcher: Batcher<SourceRecord>;
   private readonly durableOf = new WeakMap<SourceRecord, Promise<void>>();
   private readonly generationOf = new WeakMap<SourceRecord, number>();
@@ -167,15 +109,7 @@ export class Runner<T> {
     const group = o.group ?? { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 };
     this.heartbeatMs = group.heartbeatIntervalMs;
     this.sessionTimeoutMs = group.sessionTimeoutMs;
-    this.consumer = o.kafka.consumer({
-      groupId: o.groupId,
-      // A killed member's partitions are handed on once its session expires: keep it short,
-      // with heartbeats well inside it (and fetch waits shorter than both).
-      sessionTimeout: group.sessionTimeoutMs,
-      heartbeatInterval: group.heartbeatIntervalMs,
-      rebalanceTimeout: 30_000,
-      maxWaitTimeInMs: Math.min(1_000, group.heartbeatIntervalMs * 2),
-    });
+    this.source = o.source;
     this.highWater = Math.max(4 * o.batch.maxItems, 1000);
     this.batcher = new Batcher<SourceRecord>({
       ...o.batch,
@@ -195,38 +129,29 @@ export class Runner<T> {
   }
 
   async start(): Promise<void> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.o.topics, fromBeginning: true });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      const assigned = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0);
-      this.joined = true;
-      this.generation++;
-      this.assigned = new Set(
-        Object.entries(e.payload.memberAssignment).flatMap(([t, ps]) => ps.map((p) => `${t}/${p}`)),
-      );
-      for (const w of this.joinWaiters) w();
-      this.o.metrics.set("assigned_partitions", assigned);
-      this.o.metrics.set("rebalancing", false);
-      this.o.log.info("joined group", { group: this.o.groupId, partitions: assigned });
+    await this.source.start((batch) => this.handle(batch), {
+      assigned: (partitions) => {
+        this.joined = true;
+        this.generation++;
+        this.assigned = new Set(partitions);
+        for (const w of this.joinWaiters) w();
+        this.o.metrics.set("assigned_partitions", partitions.length);
+        this.o.metrics.set("rebalancing", false);
+        this.o.log.info("joined group", { partitions: partitions.length });
+      },
+      rebalancing: () => {
+        this.joined = false;
+        this.generation++;
+        this.o.metrics.set("rebalancing", true);
+      },
+      crashed: (error, restart) => {
+        this.generation++; // a restarted consumer resumes from the last commit
+        this.joined = false;
+        this.o.log.error("consumer crashed", { error: error as Error, restart });
+        if (!restart) this.o.onFatal(error); // the source gave up: exit, to be restarted
+      },
     });
-    this.consumer.on(this.consumer.events.REBALANCING, () => {
-      this.joined = false;
-      this.generation++;
-      this.o.metrics.set("rebalancing", true);
-    });
-    this.consumer.on(this.consumer.events.CRASH, (e) => {
-      this.generation++; // a restarted consumer resumes from the last commit
-      this.joined = false;
-      this.o.log.error("consumer crashed", { error: e.payload.error, restart: e.payload.restart });
-      if (!e.payload.restart) this.o.onFatal(e.payload.error); // kafkajs gave up: exit, to be restarted
-    });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 64,
-      eachBatch: (payload) => this.handle(payload),
-    });
-    this.o.log.info("consuming", { group: this.o.groupId, topics: this.o.topics.join(",") });
+    this.o.log.info("consuming");
   }
 
   /** Retries `fn` on transient faults until it succeeds or the runner aborts. */
@@ -299,11 +224,11 @@ export class Runner<T> {
         if (probe.length === 0) return await this.nextJoin(3 * this.heartbeatMs + 2_000);
         const generation = this.generation;
         try {
-          await this.consumer.commitOffsets(probe);
+          await this.source.commit(probe);
           return;
         } catch (err) {
           if (this.generation !== generation) return; // rejoined meanwhile
-          if (MEMBERSHIP_LOST.has(kafkaErrorType(err) ?? "")) {
+          if (this.source.membershipLost(err)) {
             // Buffered records are now stale: flushes skip them, handlers return, and kafkajs
             // rejoins and re-delivers from the last commit.
             this.generation++;
@@ -399,7 +324,7 @@ export class Runner<T> {
     const durables = written.flatMap(({ r }) => (r?.durable ? [r.durable] : []));
     const refused = new Set<Output<T>>();
     const rejectedEntries = written.flatMap(({ sink, r }) =>
-      (r?.rejected ?? []).map(({ output, error }) => {
+      (r?.rejected ?? []).map(({ item: output, error }) => {
         refused.add(output);
         m.incBy("rejected_by_sink", sink.name);
         const docId = (output.value as { doc_id?: unknown }).doc_id;
@@ -426,7 +351,15 @@ export class Runner<T> {
   /** Writes DLQ entries to every DLQ sink, each retried on its own. */
   private async writeDlq(entries: DlqEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await Promise.all(this.o.dlq.map((d) => this.untilDone(`dlq ${d.name}`, () => d.write(entries))));
+    await Promise.all(
+      this.o.dlq.map(async (d) => {
+        const r = await this.untilDone(`dlq ${d.name}`, () => d.write(entries));
+        const refused = r?.rejected?.[0];
+        // A DLQ that refuses an entry (after cutting it to fit) is misconfigured: nothing may pass it.
+        if (refused) throw new Error(`DLQ ${d.name} refused an entry: ${refused.error}`);
+        await r?.durable;
+      }),
+    );
   }
 
   /**
@@ -436,15 +369,9 @@ export class Runner<T> {
    * buffered — or the pipeline is stalled in an outage — does the handler wait for its
    * own records, which stops fetching: that is the back-pressure.
    */
-  private async handle({
-    batch,
-    heartbeat,
-    resolveOffset,
-    isRunning,
-    isStale,
-  }: EachBatchPayload): Promise<void> {
-    if (batch.messages.length === 0) return;
-    const records = batch.messages.map((msg) => toSourceRecord(batch.topic, batch.partition, msg));
+  private async handle(batch: FetchedBatch): Promise<void> {
+    const { records, heartbeat, resolveOffset, isRunning, isStale } = batch;
+    if (records.length === 0) return;
     // A fetch can hold a partition's whole backlog (up to maxBytesPerPartition): it is handed
     // on one batch at a time and committed in the same steps, and no more than the high-water
     // mark waits in the runner. So a crash or rebalance repeats only what was not durable yet,
@@ -525,7 +452,7 @@ export class Runner<T> {
       this.committable.delete(key);
       const generation = this.generation;
       try {
-        await this.consumer.commitOffsets([next]);
+        await this.source.commit([next]);
         this.lastCommitted.set(key, next);
         this.o.metrics.inc("commits");
       } catch (err) {
@@ -535,7 +462,7 @@ export class Runner<T> {
           ...next,
           error: err as Error,
         });
-        if (MEMBERSHIP_LOST.has(kafkaErrorType(err) ?? "") && generation === this.generation) {
+        if (this.source.membershipLost(err) && generation === this.generation) {
           // The group dropped this member (e.g. its coordinator restarted): it re-delivers
           // from the last commit after the rejoin, so what is buffered is left to that. (A
           // failure of a commit made before the latest join says nothing about the new one.)
@@ -551,7 +478,7 @@ export class Runner<T> {
     if (this.stopped) return;
     this.stopped = true;
     this.o.log.info("stopping: draining in-flight batches");
-    this.consumer.pause(this.o.topics.map((topic) => ({ topic })));
+    this.source.pause();
     const drained = await Promise.race([
       this.batcher.drain().then(() => this.sinkChain.then(() => true)),
       Bun.sleep(this.o.drainTimeoutMs ?? 15_000).then(() => false),
@@ -562,12 +489,12 @@ export class Runner<T> {
       await this.batcher.drain().catch(() => {});
       await this.sinkChain;
     }
-    for (const sink of this.o.sinks) {
-      await sink.close().catch((err) => this.o.log.error(`closing sink ${sink.name} failed`, { error: err }));
+    for (const w of [...this.o.sinks, ...this.o.dlq] as Writer<unknown>[]) {
+      await w.close?.().catch((err) => this.o.log.error(`closing ${w.name} failed`, { error: err }));
     }
     await Promise.all(this.commitChains.values());
     await Promise.all(this.committing.values());
-    await this.consumer.disconnect().catch(() => {});
+    await this.source.stop().catch(() => {});
     this.abort.abort(new TransientError("stopped", "shutdown"));
     this.o.log.info("stopped");
   }

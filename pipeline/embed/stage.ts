@@ -12,7 +12,7 @@ import { type EmbeddedRecord, type EmbeddingInput, parseEmbeddingInput } from ".
 import { dlqEntry } from "../core/dlq.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { TransientError } from "../core/retry.ts";
-import type { Output, ProcessResult, SourceRecord } from "../core/runner.ts";
+import type { Output, ProcessResult, SourceRecord } from "../core/source.ts";
 import { type InfermeshClient, InvalidResponseError, RejectedError } from "../io/infermesh-client.ts";
 import { cacheKey, type EmbeddingCache } from "./cache.ts";
 

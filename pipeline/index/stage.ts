@@ -9,7 +9,7 @@ import type { EmbeddedRecord } from "../contracts/records.ts";
 import { dlqEntry } from "../core/dlq.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { TransientError } from "../core/retry.ts";
-import type { Output, ProcessResult, Sink, SourceRecord } from "../core/runner.ts";
+import type { Output, ProcessResult, Sink, SourceRecord } from "../core/source.ts";
 import { type IndexLayout, indexKeys, shardOf, UPSERT_SCRIPT, vectorToBytes } from "./layout.ts";
 
 export interface IndexedRecord extends EmbeddedRecord {

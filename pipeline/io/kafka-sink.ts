@@ -6,7 +6,7 @@
  */
 import type { Message, Producer } from "kafkajs";
 import { TransientError } from "../core/retry.ts";
-import type { Output, Sink } from "../core/runner.ts";
+import type { Output, Sink } from "../core/source.ts";
 import { kafkaErrorType } from "./kafka.ts";
 
 /** The broker refused a record for what it is; sending it again cannot succeed. */
@@ -113,7 +113,7 @@ export function kafkaSink<T>(
     async write(outputs) {
       const refused = await sendRejecting(producer, topic, outputs, toMessage);
       if (refused.length === 0) return undefined;
-      return { rejected: refused.map(({ item, error }) => ({ output: item, error: error.message })) };
+      return { rejected: refused.map(({ item, error }) => ({ item, error: error.message })) };
     },
     async close() {},
   };

@@ -1,5 +1,5 @@
 /** A Parquet file sink as a runner sink: accepted at append, durable (offsets committable) at roll. */
-import type { Output, Sink } from "../core/runner.ts";
+import type { Output, Sink } from "../core/source.ts";
 import { createParquetSink, type ParquetSchema, type Provenance } from "./parquet.ts";
 
 export interface ParquetStageSinkOptions<T, W> {

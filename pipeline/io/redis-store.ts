@@ -11,7 +11,7 @@ import Redis from "ioredis";
 import type { DlqEntry } from "../contracts/dlq.ts";
 import type { EmbeddedRecord } from "../contracts/records.ts";
 import { TransientError } from "../core/retry.ts";
-import type { Output, Sink } from "../core/runner.ts";
+import type { Output, Sink } from "../core/source.ts";
 
 export interface RedisLayout {
   namespace: string;

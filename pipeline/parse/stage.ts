@@ -9,7 +9,7 @@ import { type ExtractOptions, parseAgentResult } from "../contracts/extract.ts";
 import type { EmbeddingInput } from "../contracts/records.ts";
 import { dlqEntry } from "../core/dlq.ts";
 import type { Metrics } from "../core/metrics.ts";
-import type { Output, ProcessResult, SourceRecord } from "../core/runner.ts";
+import type { Output, ProcessResult, SourceRecord } from "../core/source.ts";
 
 export function parseRecords(
   records: SourceRecord[],

@@ -1,7 +1,6 @@
 #!/usr/bin/env bun
 /** embed-worker: `embedding_input` → InferMesh → `embeddings` + Parquet + Redis, with a DLQ. */
 import type { EmbeddedRecord } from "../contracts/records.ts";
-import { runWorker } from "../core/worker.ts";
 import { EmbeddingCache } from "../embed/cache.ts";
 import { EmbedStage } from "../embed/stage.ts";
 import { warmCache } from "../embed/warmup.ts";
@@ -11,6 +10,7 @@ import { EMBEDDINGS_SCHEMA, type EmbeddingRow } from "../io/parquet.ts";
 import { parquetStageSink } from "../io/parquet-stage-sink.ts";
 import { redisEmbeddingSink } from "../io/redis-store.ts";
 import { helpIfAsked } from "./help.ts";
+import { runWorker } from "./runtime.ts";
 
 helpIfAsked(
   "bun pipeline/workers/embed-worker.ts",

@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 /** indexer: `embeddings` → the sharded kNN layout in Redis (pipeline/index/layout.ts). */
 import { ConfigError } from "../config.ts";
-import { runWorker } from "../core/worker.ts";
 import { type IndexedRecord, IndexStage, indexSink } from "../index/stage.ts";
 import { helpIfAsked } from "./help.ts";
+import { runWorker } from "./runtime.ts";
 
 helpIfAsked(
   "bun pipeline/workers/indexer.ts",

@@ -1,12 +1,12 @@
 #!/usr/bin/env bun
 /** parse: agent results (SPARK_KAFKA_TOPICS) → `embedding_input` (SINK_INPUT_TOPIC), keyed by doc_id. */
 import type { EmbeddingInput } from "../contracts/records.ts";
-import { runWorker } from "../core/worker.ts";
 import { kafkaSink } from "../io/kafka-sink.ts";
 import { PARSED_ROWS_SCHEMA, type ParsedRow } from "../io/parquet.ts";
 import { parquetStageSink } from "../io/parquet-stage-sink.ts";
 import { parseRecords } from "../parse/stage.ts";
 import { helpIfAsked } from "./help.ts";
+import { runWorker } from "./runtime.ts";
 
 helpIfAsked(
   "bun pipeline/workers/parse.ts",

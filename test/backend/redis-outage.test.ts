@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import Redis from "ioredis";
 import { Metrics } from "../../pipeline/core/metrics.ts";
-import type { SourceRecord } from "../../pipeline/core/runner.ts";
+import type { SourceRecord } from "../../pipeline/core/source.ts";
 import { shardOf } from "../../pipeline/index/layout.ts";
 import { indexSink } from "../../pipeline/index/stage.ts";
 import { eventually, freePort, scope, type TestScope } from "../helpers/infra.ts";

@@ -1,56 +1,70 @@
 /**
- * The runner against an in-process stand-in of the kafkajs consumer (the integration tests
- * run it on the real broker): commits wait for durability and never pass a lost batch,
- * writes keep batch order, a failed commit of an older generation does not skip live records.
+ * The runner against in-process fakes of its ports (a Source and writers; the integration
+ * tests run it on the real broker): commits wait for durability and never pass a lost batch,
+ * writes and commits keep their order per partition, fetching waits at the high-water mark,
+ * each sink is retried on its own, a failed commit of an older generation does not skip
+ * live records.
  */
 import { describe, expect, test } from "bun:test";
-import type { Kafka } from "kafkajs";
+import type { DlqEntry } from "../../pipeline/contracts/dlq.ts";
 import type { Logger } from "../../pipeline/core/log.ts";
 import { Metrics } from "../../pipeline/core/metrics.ts";
 import { TransientError } from "../../pipeline/core/retry.ts";
-import { type Output, Runner, type Sink, type SourceRecord } from "../../pipeline/core/runner.ts";
+import { Runner } from "../../pipeline/core/runner.ts";
+import type {
+  DlqSink,
+  FetchedBatch,
+  PartitionOffset,
+  ProcessResult,
+  Sink,
+  Source,
+  SourceEvents,
+  SourceRecord,
+} from "../../pipeline/core/source.ts";
 import { eventually } from "../helpers/wait.ts";
 
-type Listener = (e: { payload: Record<string, unknown> }) => void;
-
-/** Just enough of a kafkajs consumer: events, one eachBatch handler, recorded commits. */
-function fakeKafka(commit: (offsets: unknown) => Promise<void> = async () => {}) {
-  const listeners: Record<string, Listener> = {};
+/** An in-process Source: fetches are driven by the test, commits are recorded. */
+function fakeSource(commit: (offsets: PartitionOffset[]) => Promise<void> = async () => {}) {
   const commits: string[] = [];
-  let eachBatch: ((p: unknown) => Promise<void>) | undefined;
-  const consumer = {
-    events: { GROUP_JOIN: "join", REBALANCING: "rebalancing", CRASH: "crash" },
-    connect: async () => {},
-    subscribe: async () => {},
-    on: (e: string, f: Listener) => {
-      listeners[e] = f;
+  const committed: PartitionOffset[] = [];
+  let onBatch: ((b: FetchedBatch) => Promise<void>) | undefined;
+  let events: SourceEvents | undefined;
+  const source: Source = {
+    async start(handler, ev) {
+      onBatch = handler;
+      events = ev;
     },
-    run: async (o: { eachBatch: (p: unknown) => Promise<void> }) => {
-      eachBatch = o.eachBatch;
+    async commit(offsets) {
+      await commit(offsets);
+      commits.push(...offsets.map((x) => x.offset));
+      committed.push(...offsets);
     },
-    commitOffsets: async (o: { offset: string }[]) => {
-      await commit(o);
-      commits.push(...o.map((x) => x.offset));
-    },
-    pause: () => {},
-    disconnect: async () => {},
+    membershipLost: (err) => (err as { type?: string }).type === "ILLEGAL_GENERATION",
+    pause() {},
+    async stop() {},
   };
-  const msg = (i: number) => ({
+  const record = (partition: number, i: number): SourceRecord => ({
+    topic: "in",
+    partition,
     offset: String(i),
     key: null,
     value: Buffer.from(`v${i}`),
-    timestamp: "1",
+    timestamp: 1,
     headers: {},
   });
   return {
-    kafka: { consumer: () => consumer } as unknown as Kafka,
+    source,
     commits,
-    join: () => listeners.join?.({ payload: { memberAssignment: { in: [0] } } }),
-    rebalance: () => listeners.rebalancing?.({ payload: {} }),
-    /** One fetch of partition 0 with these offsets. */
-    fetch: (offsets: number[]) =>
-      (eachBatch as (p: unknown) => Promise<void>)({
-        batch: { topic: "in", partition: 0, messages: offsets.map(msg) },
+    /** Offsets committed for one partition, in order. */
+    commitsOf: (partition: number) => committed.filter((c) => c.partition === partition).map((c) => c.offset),
+    join: (partitions = [0]) => events?.assigned(partitions.map((p) => `in/${p}`)),
+    rebalance: () => events?.rebalancing(),
+    /** One fetch of a partition with these offsets. */
+    fetch: (offsets: number[], partition = 0) =>
+      (onBatch as (b: FetchedBatch) => Promise<void>)({
+        topic: "in",
+        partition,
+        records: offsets.map((i) => record(partition, i)),
         heartbeat: async () => {},
         resolveOffset: () => {},
         isRunning: () => true,
@@ -62,10 +76,11 @@ function fakeKafka(commit: (offsets: unknown) => Promise<void> = async () => {})
 const quiet = { info() {}, warn() {}, error() {} } as unknown as Logger;
 
 function runner(
-  kafka: Kafka,
+  source: Source,
   o: {
-    process?: (records: SourceRecord[]) => Promise<{ outputs: Output<string>[]; dlq: [] }>;
+    process?: (records: SourceRecord[]) => Promise<ProcessResult<string>>;
     sink: Sink<string> | Sink<string>[];
+    dlq?: DlqSink[];
     maxItems?: number;
     /** Retry delay, seconds (the same for every attempt). */
     backoffSec?: number;
@@ -75,15 +90,13 @@ function runner(
   return new Runner<string>({
     name: "t",
     stage: "parse",
-    kafka,
-    groupId: "g",
-    topics: ["in"],
+    source,
     batch: { maxItems: o.maxItems ?? 2, maxBytes: 1e9, maxWaitMs: 5 },
     process:
       o.process ??
       (async (records) => ({ outputs: records.map((r) => ({ record: r, value: r.offset })), dlq: [] })),
     sinks: Array.isArray(o.sink) ? o.sink : [o.sink],
-    dlq: [{ name: "dlq", write: async () => {} }],
+    dlq: o.dlq ?? [{ name: "dlq", write: async () => {} }],
     backoff: o.backoffSec
       ? { baseSec: o.backoffSec, maxSec: o.backoffSec }
       : { baseSec: 0.005, maxSec: 0.01 },
@@ -105,13 +118,13 @@ const memorySink = (written: string[], durable?: Promise<void>): Sink<string> =>
 
 describe("runner", () => {
   test("an offset is committed only once the sink made the records durable", async () => {
-    const k = fakeKafka();
+    const k = fakeSource();
     let makeDurable = () => {};
     const durable = new Promise<void>((r) => {
       makeDurable = r;
     });
     const written: string[] = [];
-    const r = runner(k.kafka, { sink: memorySink(written, durable) });
+    const r = runner(k.source, { sink: memorySink(written, durable) });
     await r.start();
     k.join();
     await k.fetch([0, 1, 2, 3]);
@@ -123,10 +136,10 @@ describe("runner", () => {
   });
 
   test("a batch that fails for good: nothing after it is written or committed", async () => {
-    const k = fakeKafka();
+    const k = fakeSource();
     const written: string[] = [];
     let fatal: unknown;
-    const r = runner(k.kafka, {
+    const r = runner(k.source, {
       sink: memorySink(written),
       process: async (records) => {
         if (records.some((x) => x.offset === "2")) throw new Error("stage bug");
@@ -147,7 +160,7 @@ describe("runner", () => {
   });
 
   test("writes keep batch order while the next batch is processed", async () => {
-    const k = fakeKafka();
+    const k = fakeSource();
     const written: string[] = [];
     let slow = true;
     const sink: Sink<string> = {
@@ -162,7 +175,7 @@ describe("runner", () => {
       },
       async close() {},
     };
-    const r = runner(k.kafka, { sink });
+    const r = runner(k.source, { sink });
     await r.start();
     k.join();
     await k.fetch([0, 1, 2, 3, 4, 5]);
@@ -173,15 +186,15 @@ describe("runner", () => {
 
   test("a commit of an older generation failing after a rejoin does not skip the new generation's records", async () => {
     let failNext: ((err: Error) => void) | undefined;
-    const k = fakeKafka(
+    const k = fakeSource(
       (offsets) =>
         new Promise<void>((resolve, reject) => {
-          if ((offsets as { offset: string }[])[0]?.offset === "2") failNext = reject;
+          if (offsets[0]?.offset === "2") failNext = reject;
           else resolve();
         }),
     );
     const written: string[] = [];
-    const r = runner(k.kafka, { sink: memorySink(written) });
+    const r = runner(k.source, { sink: memorySink(written) });
     await r.start();
     k.join();
     await k.fetch([0, 1]);
@@ -199,13 +212,13 @@ describe("runner", () => {
   });
 
   test("records fetched before a rejoin are skipped, never committed", async () => {
-    const k = fakeKafka();
+    const k = fakeSource();
     const written: string[] = [];
     let release = () => {};
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    const r = runner(k.kafka, {
+    const r = runner(k.source, {
       sink: memorySink(written),
       maxItems: 2,
       process: async (records) => {
@@ -227,7 +240,7 @@ describe("runner", () => {
   });
 
   test("a fault stays reported until that one recovers, whatever else succeeds meanwhile", async () => {
-    const k = fakeKafka();
+    const k = fakeSource();
     const written: string[] = [];
     let failing = true;
     const flaky: Sink<string> = {
@@ -239,7 +252,7 @@ describe("runner", () => {
       async close() {},
     };
     // Retries far apart: a success in between must not clear the fault.
-    const r = runner(k.kafka, { sink: [memorySink(written), flaky], backoffSec: 0.3 });
+    const r = runner(k.source, { sink: [memorySink(written), flaky], backoffSec: 0.3 });
     await r.start();
     k.join();
     await k.fetch([0, 1, 2, 3]); // [2, 3] is processed (a success) while [0, 1] waits on flaky
@@ -252,5 +265,127 @@ describe("runner", () => {
     failing = false;
     await eventually("recovered", () => r.health().ok);
     await eventually("committed", () => k.commits.at(-1) === "4");
+  });
+
+  test("outputs and commits keep their order per partition across interleaved fetches", async () => {
+    const k = fakeSource();
+    const written: { partition: number; offset: number }[] = [];
+    const sink: Sink<string> = {
+      name: "record",
+      async write(outputs) {
+        await Bun.sleep(Math.random() * 5);
+        written.push(...outputs.map((x) => ({ partition: x.record.partition, offset: Number(x.value) })));
+      },
+    };
+    const r = runner(k.source, { sink, maxItems: 3 });
+    await r.start();
+    k.join([0, 1]);
+    const fetches: Promise<void>[] = [];
+    for (let i = 0; i < 30; i += 5) {
+      const offsets = [i, i + 1, i + 2, i + 3, i + 4];
+      fetches.push(k.fetch(offsets, 0), k.fetch(offsets, 1));
+    }
+    await Promise.all(fetches);
+    await eventually("all written", () => written.length === 60);
+    for (const p of [0, 1]) {
+      expect(written.filter((w) => w.partition === p).map((w) => w.offset)).toEqual(
+        Array.from({ length: 30 }, (_, i) => i),
+      );
+    }
+    await eventually(
+      "both committed",
+      () => k.commitsOf(0).at(-1) === "30" && k.commitsOf(1).at(-1) === "30",
+    );
+    for (const p of [0, 1]) {
+      const commits = k.commitsOf(p).map(Number);
+      expect(commits).toEqual([...commits].sort((a, b) => a - b)); // never backwards
+    }
+  });
+
+  test("at the high-water mark the fetch handler waits, so fetching stops until sinks catch up", async () => {
+    const k = fakeSource();
+    let release = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let processed = 0;
+    const r = runner(k.source, {
+      maxItems: 300, // high-water mark: max(4 × 300, 1000) = 1200 records
+      process: async (records) => {
+        processed += records.length;
+        return { outputs: records.map((x) => ({ record: x, value: x.offset })), dlq: [] };
+      },
+      sink: {
+        name: "blocked",
+        async write() {
+          await gate;
+        },
+      },
+    });
+    await r.start();
+    k.join();
+    let fetchReturned = false;
+    const fetch = k.fetch(Array.from({ length: 6000 }, (_, i) => i)).then(() => {
+      fetchReturned = true;
+    });
+    await eventually("the pipeline filled", () => processed >= 600);
+    await Bun.sleep(100);
+    expect(fetchReturned).toBe(false); // the handler holds the fetch: no further fetch happens
+    expect(processed).toBeLessThanOrEqual(1500); // bounded by the mark, not by the fetch
+    expect(k.commits).toEqual([]);
+    release();
+    await fetch;
+    await eventually("all committed", () => k.commits.at(-1) === "6000");
+    expect(processed).toBe(6000);
+  });
+
+  test("each sink and each DLQ sink is retried on its own: the others write once", async () => {
+    const k = fakeSource();
+    const good: string[] = [];
+    let sinkFailures = 3;
+    let dlqFailures = 3;
+    const goodDlq: DlqEntry[] = [];
+    const entry = (x: SourceRecord) =>
+      ({ reason: "empty_text", source: { offset: x.offset } }) as unknown as DlqEntry;
+    const r = runner(k.source, {
+      maxItems: 4,
+      process: async (records) => ({
+        outputs: records
+          .filter((x) => Number(x.offset) % 2 === 0)
+          .map((x) => ({ record: x, value: x.offset })),
+        dlq: records.filter((x) => Number(x.offset) % 2 === 1).map(entry),
+      }),
+      sink: [
+        memorySink(good),
+        {
+          name: "flaky",
+          async write() {
+            if (sinkFailures-- > 0) throw new TransientError("connection refused", "redis");
+          },
+        },
+      ],
+      dlq: [
+        {
+          name: "kafka-dlq",
+          async write(entries) {
+            goodDlq.push(...entries);
+          },
+        },
+        {
+          name: "redis-dlq",
+          async write() {
+            if (dlqFailures-- > 0) throw new TransientError("connection refused", "redis");
+          },
+        },
+      ],
+    });
+    await r.start();
+    k.join();
+    await k.fetch([0, 1, 2, 3, 4, 5, 6, 7]);
+    await eventually("committed", () => k.commits.at(-1) === "8");
+    expect(sinkFailures).toBeLessThan(0);
+    expect(dlqFailures).toBeLessThan(0);
+    expect(good).toEqual(["0", "2", "4", "6"]); // not re-sent while "flaky" was retried
+    expect(goodDlq.map((e) => e.source.offset)).toEqual(["1", "3", "5", "7"]);
   });
 });

@@ -3,17 +3,19 @@
  * Redis, the DLQ, the `/health` + `/metrics` server, signal handling and the runner.
  * A worker supplies only its stage (process + sinks) and its checks.
  */
-import { type Admin, ConfigResourceTypes, type Kafka, type Producer } from "kafkajs";
+import type { Kafka, Producer } from "kafkajs";
 import { type Config, loadConfig } from "../config.ts";
-import { DLQ_MIN_ENTRY_BYTES, type Stage } from "../contracts/dlq.ts";
+import type { Stage } from "../contracts/dlq.ts";
+import { type HealthReport, serveStatus } from "../core/http.ts";
+import { createLogger, type Logger } from "../core/log.ts";
+import { Metrics } from "../core/metrics.ts";
+import { Runner } from "../core/runner.ts";
+import type { ProcessResult, Sink, SourceRecord } from "../core/source.ts";
+import { createDlqSinks, dlqEntryLimit } from "../io/dlq-sinks.ts";
 import { createKafka } from "../io/kafka.ts";
 import { groupLag } from "../io/kafka-lag.ts";
+import { KafkaSource } from "../io/kafka-source.ts";
 import { createRedis, type RedisLayout } from "../io/redis-store.ts";
-import { createDlqSinks } from "./dlq.ts";
-import { type HealthReport, serveStatus } from "./http.ts";
-import { createLogger, type Logger } from "./log.ts";
-import { Metrics } from "./metrics.ts";
-import { type ProcessResult, Runner, type Sink, type SourceRecord } from "./runner.ts";
 
 export interface WorkerContext {
   cfg: Config;
@@ -48,50 +50,6 @@ export interface WorkerSpec<T> {
 
 async function probe(fn: () => Promise<boolean>, ms = 2000): Promise<boolean> {
   return Promise.race([fn().catch(() => false), Bun.sleep(ms).then(() => false)]);
-}
-
-/** Bytes a message may carry besides the entry itself (key, headers, record overhead). */
-const DLQ_MESSAGE_HEADROOM = 4096;
-
-/**
- * DLQ_MAX_ENTRY_BYTES, lowered to what the DLQ topic accepts (its max.message.bytes less
- * headroom), so that an entry the worker writes is never refused for its size.
- */
-async function dlqEntryLimit(admin: Admin, topic: string, configured: number, log: Logger): Promise<number> {
-  if (!topic) return configured;
-  try {
-    const res = await admin.describeConfigs({
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ["max.message.bytes"] }],
-      includeSynonyms: false,
-    });
-    const value = Number(
-      res.resources[0]?.configEntries.find((c) => c.configName === "max.message.bytes")?.configValue,
-    );
-    const fits = value - DLQ_MESSAGE_HEADROOM;
-    if (Number.isFinite(fits) && fits < configured) {
-      if (fits < DLQ_MIN_ENTRY_BYTES)
-        log.warn(
-          "the DLQ topic's max.message.bytes is below the smallest DLQ entry; entries may be refused",
-          {
-            topic,
-            max_message_bytes: value,
-          },
-        );
-      const limit = Math.max(DLQ_MIN_ENTRY_BYTES, fits);
-      log.info("DLQ entries bounded by the DLQ topic", {
-        topic,
-        max_message_bytes: value,
-        max_entry_bytes: limit,
-      });
-      return limit;
-    }
-  } catch (err) {
-    log.warn("could not read the DLQ topic's max.message.bytes; using DLQ_MAX_ENTRY_BYTES", {
-      topic,
-      error: err as Error,
-    });
-  }
-  return configured;
 }
 
 export async function runWorker<T>(
@@ -140,9 +98,13 @@ export async function runWorker<T>(
       sessionTimeoutMs: cfg.kafka.sessionTimeoutMs,
       heartbeatIntervalMs: cfg.kafka.heartbeatIntervalMs,
     },
-    kafka,
-    groupId: spec.groupId(cfg),
-    topics: spec.topics(cfg),
+    source: new KafkaSource({
+      kafka,
+      groupId: spec.groupId(cfg),
+      topics: spec.topics(cfg),
+      sessionTimeoutMs: cfg.kafka.sessionTimeoutMs,
+      heartbeatIntervalMs: cfg.kafka.heartbeatIntervalMs,
+    }),
     batch: spec.batch(cfg),
     process: stage.process,
     sinks: stage.sinks,
