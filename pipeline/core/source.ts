@@ -88,6 +88,7 @@ export interface WriteResult<I> {
  */
 export interface Writer<I> {
   name: string;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a writer with nothing to report just returns
   write(items: I[]): Promise<WriteResult<I> | undefined | void>;
   close?(): Promise<void>;
 }

@@ -79,7 +79,7 @@ export class EmbedStage {
   }
 
   async process(records: SourceRecord[], signal: AbortSignal): Promise<ProcessResult<EmbeddedRecord>> {
-    const { cache, normalize, metrics: m } = this.o;
+    const { cache, normalize } = this.o;
     const model = this.o.client.model;
     const dlq: DlqEntry[] = [];
     const valid: { record: SourceRecord; input: EmbeddingInput; key: string }[] = [];
