@@ -9,6 +9,7 @@
  */
 import type { DlqEntry, DlqReason } from "../contracts/dlq.ts";
 import { type EmbeddedRecord, type EmbeddingInput, parseEmbeddingInput } from "../contracts/records.ts";
+import { isUnit, normalizeVector } from "../contracts/vector.ts";
 import { dlqEntry } from "../core/dlq.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { TransientError } from "../core/retry.ts";
@@ -22,24 +23,6 @@ export interface EmbedStageOptions {
   normalize: boolean;
   metrics: Metrics;
   now?: () => number;
-}
-
-/** True when the vector already has unit length (some models return unit vectors). */
-export function isUnit(v: Float32Array): boolean {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += (v[i] as number) * (v[i] as number);
-  return Math.abs(Math.sqrt(sum) - 1) < 1e-3;
-}
-
-/** Scales to unit length; a zero vector cannot be normalised and is returned as is. */
-export function normalizeVector(v: Float32Array): { vector: Float32Array; normalized: boolean } {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += (v[i] as number) * (v[i] as number);
-  const norm = Math.sqrt(sum);
-  if (!(norm > 0) || !Number.isFinite(norm)) return { vector: v, normalized: false };
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = (v[i] as number) / norm;
-  return { vector: out, normalized: true };
 }
 
 type Embedded = { ok: true; vector: Float32Array } | { ok: false; reason: DlqReason; error: string };

@@ -1,16 +1,24 @@
 /**
- * The index stage: embedded records → the kNN layout in Redis (layout.ts). Records that are
+ * The index stage: embedded records → the kNN layout in Redis (`pipeline/contracts/redis-layout.ts`). Records that are
  * not valid embedded records, or whose dimension differs from the one their model has in
  * the index, go to the DLQ: models of different dimensions never mix in one search.
  */
 import type Redis from "ioredis";
 import type { DlqEntry } from "../contracts/dlq.ts";
 import type { EmbeddedRecord } from "../contracts/records.ts";
+import {
+  type IndexLayout,
+  redisKeys,
+  shardOf,
+  UPSERT_SCRIPT,
+  upsertKeys,
+  vectorToBytes,
+} from "../contracts/redis-layout.ts";
+import { l2norm } from "../contracts/vector.ts";
 import { dlqEntry } from "../core/dlq.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { TransientError } from "../core/retry.ts";
 import type { Output, ProcessResult, Sink, SourceRecord } from "../core/source.ts";
-import { type IndexLayout, indexKeys, shardOf, UPSERT_SCRIPT, vectorToBytes } from "./layout.ts";
 
 export interface IndexedRecord extends EmbeddedRecord {
   shard: number;
@@ -69,7 +77,7 @@ export class IndexStage {
   private async dimOf(model: string, dim: number): Promise<number> {
     const known = this.dims.get(model);
     if (known !== undefined) return known;
-    const key = indexKeys.models(this.layout);
+    const key = redisKeys.models(this.layout);
     const stored = await redisCall("model registry", async () => {
       await this.redis.hsetnx(key, model, String(dim));
       return Number(await this.redis.hget(key, model));
@@ -123,19 +131,15 @@ export function indexSink(
       const results = await redisCall("index write", async () => {
         const p = redis.pipeline();
         for (const { value: r } of outputs) {
-          let sum = 0;
-          for (const x of r.vector) sum += x * x;
           p.eval(
             UPSERT_SCRIPT,
             3,
-            indexKeys.vec(layout, r.doc_id),
-            indexKeys.shard(layout, r.shard),
-            indexKeys.stream(layout),
+            ...upsertKeys(layout, r.doc_id, r.shard),
             r.doc_id,
             String(r.embedded_ts),
             String(opts.maxIdsPerShard),
             String(opts.streamMaxLen),
-            indexKeys.vecPrefix(layout),
+            redisKeys.vecPrefix(layout),
             "doc_id",
             r.doc_id,
             "model",
@@ -145,7 +149,7 @@ export function indexSink(
             "vec",
             vectorToBytes(r.vector),
             "norm",
-            String(Math.sqrt(sum)),
+            String(l2norm(r.vector)),
             "topic",
             r.topic ?? "",
             "kafka_ts",

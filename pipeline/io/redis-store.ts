@@ -1,15 +1,11 @@
 /**
- * Redis layout (namespace `REDDB_NAMESPACE`, default `dspy`):
- *   {ns}:embedding:{doc_id}     KV, JSON of the embedded record (REDDB_MODE kv|both)
- *   {ns}:{REDDB_STREAM}         stream of embedded records, fields doc_id + value (stream|both)
- *   {ns}:{REDDB_DLQ_STREAM}     stream of DLQ entries, fields stage, reason, doc_id + value
- *   {ns}:seen:{stream}:{doc_id} fingerprint of the last record appended for a doc_id, so a
- *                               redelivered record is not appended twice (TTL REDDB_DEDUP_TTL_SEC)
- * Streams are capped (MAXLEN ~ REDDB_STREAM_MAXLEN). Writes are pipelined per batch.
+ * Redis as a sink and a reader: the client, the embedded-record sink and the DLQ stream, on
+ * the keys of `pipeline/contracts/redis-layout.ts`. Writes are pipelined per batch.
  */
 import Redis from "ioredis";
 import type { DlqEntry } from "../contracts/dlq.ts";
 import type { EmbeddedRecord } from "../contracts/records.ts";
+import { APPEND_ONCE_SCRIPT, appendOnceKeys, redisKeys } from "../contracts/redis-layout.ts";
 import { TransientError } from "../core/retry.ts";
 import type { Output, Sink } from "../core/source.ts";
 
@@ -21,22 +17,6 @@ export interface RedisLayout {
   streamMaxLen: number;
   dedupTtlSec: number;
 }
-
-export const keys = {
-  kv: (l: Pick<RedisLayout, "namespace">, docId: string) => `${l.namespace}:embedding:${docId}`,
-  stream: (l: Pick<RedisLayout, "namespace">, name: string) => `${l.namespace}:${name}`,
-  seen: (l: Pick<RedisLayout, "namespace">, stream: string, docId: string) =>
-    `${l.namespace}:seen:${stream}:${docId}`,
-};
-
-// KEYS: seen, stream. ARGV: fingerprint, ttl, maxlen, doc_id, value. Appends only when the
-// fingerprint for this doc_id changed (SET … GET returns the previous value).
-const APPEND_ONCE = `
-local prev = redis.call('SET', KEYS[1], ARGV[1], 'GET', 'EX', tonumber(ARGV[2]))
-if prev == ARGV[1] then return 0 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'doc_id', ARGV[4], 'value', ARGV[5])
-return 1
-`;
 
 type RedisWithAppend = Redis & {
   appendOnce(
@@ -77,7 +57,7 @@ export function createRedis(url: string): RedisWithAppend {
     retryStrategy: (times) => Math.min(times * 200, 2000),
   }) as RedisWithAppend;
   r.on("error", () => {}); // surfaced per command as TransientError
-  r.defineCommand("appendOnce", { numberOfKeys: 2, lua: APPEND_ONCE });
+  r.defineCommand("appendOnce", { numberOfKeys: 2, lua: APPEND_ONCE_SCRIPT });
   return r;
 }
 
@@ -97,7 +77,6 @@ export function redisEmbeddingSink(
   layout: RedisLayout,
   fingerprint: (r: EmbeddedRecord) => string,
 ): Sink<EmbeddedRecord> {
-  const streamKey = keys.stream(layout, layout.stream);
   return {
     name: `redis:${layout.mode}`,
     async write(outputs: Output<EmbeddedRecord>[]) {
@@ -105,11 +84,10 @@ export function redisEmbeddingSink(
         const p = redis.pipeline();
         for (const { value } of outputs) {
           const json = JSON.stringify(value);
-          if (layout.mode !== "stream") p.set(keys.kv(layout, value.doc_id), json);
+          if (layout.mode !== "stream") p.set(redisKeys.embedding(layout, value.doc_id), json);
           if (layout.mode !== "kv") {
             (p as unknown as RedisWithAppend).appendOnce(
-              keys.seen(layout, layout.stream, value.doc_id),
-              streamKey,
+              ...appendOnceKeys(layout, layout.stream, value.doc_id),
               fingerprint(value),
               layout.dedupTtlSec,
               layout.streamMaxLen,
@@ -128,7 +106,7 @@ export function redisEmbeddingSink(
 
 /** DLQ entries into the Redis DLQ stream. */
 export async function appendDlq(redis: Redis, layout: RedisLayout, entries: DlqEntry[]): Promise<void> {
-  const key = keys.stream(layout, layout.dlqStream);
+  const key = redisKeys.stream(layout, layout.dlqStream);
   await exec("dlq append", () => {
     const p = redis.pipeline();
     for (const e of entries) {

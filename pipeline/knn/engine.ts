@@ -11,6 +11,7 @@
  */
 
 import type { KnnQuery, KnnResult, Neighbor } from "../contracts/knn.ts";
+import { normalizeInto } from "../contracts/vector.ts";
 import { defaultBackend, type KernelBackend, strideOf, VectorSlab } from "./kernel.ts";
 import { TopK } from "./topk.ts";
 import { type EngineStats, type IndexEntry, KnnError, type ModelStats } from "./types.ts";
@@ -167,27 +168,12 @@ function normalise(vector: unknown, what: string, out: Float64Array): number {
     throw bad(`${what} must be an array of numbers`);
   const v = vector as ArrayLike<unknown>;
   if (v.length === 0) throw bad(`${what} is empty`);
-  let max = 0;
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
     if (typeof x !== "number" || !Number.isFinite(x))
       throw bad(`${what}[${i}] is not a finite number (${String(x)})`);
-    const a = Math.abs(x);
-    if (a > max) max = a;
   }
-  if (max === 0) {
-    out.fill(0, 0, v.length);
-    return 0;
-  }
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) {
-    const y = (v[i] as number) / max;
-    out[i] = y;
-    sum += y * y;
-  }
-  const root = Math.sqrt(sum);
-  for (let i = 0; i < v.length; i++) out[i] = (out[i] as number) / root;
-  return max * root;
+  return normalizeInto(v as ArrayLike<number>, out);
 }
 
 /**

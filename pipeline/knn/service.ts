@@ -6,9 +6,9 @@
  */
 import type Redis from "ioredis";
 import type { KnnQuery, KnnResult, ShardStats } from "../contracts/knn.ts";
+import { decodeStoredVector, type IndexLayout, redisKeys } from "../contracts/redis-layout.ts";
 import type { Logger } from "../core/log.ts";
 import { abortableSleep, TransientError } from "../core/retry.ts";
-import { decodeStoredVector, type IndexLayout, indexKeys } from "../index/layout.ts";
 import { type InfermeshClient, RejectedError } from "../io/infermesh-client.ts";
 import { pipelineReplies, requireConnected } from "../io/redis-store.ts";
 import { KnnEngine } from "./engine.ts";
@@ -38,7 +38,7 @@ export class KnnService {
   private async apply(docIds: string[]): Promise<void> {
     if (docIds.length === 0) return;
     const p = this.o.redis.pipeline();
-    for (const id of docIds) p.hgetallBuffer(indexKeys.vec(this.o.layout, id));
+    for (const id of docIds) p.hgetallBuffer(redisKeys.vec(this.o.layout, id));
     const res = (await p.exec()) ?? [];
     res.forEach(([err, h], i) => {
       const id = docIds[i] as string;
@@ -65,10 +65,10 @@ export class KnnService {
 
   /** Loads everything, then follows the change stream until `close`. */
   async start(): Promise<void> {
-    const stream = indexKeys.stream(this.o.layout);
+    const stream = redisKeys.indexStream(this.o.layout);
     const newest = await this.o.redis.xrevrange(stream, "+", "-", "COUNT", 1);
     this.lastId = newest[0]?.[0] ?? "0-0";
-    const prefix = indexKeys.vecPrefix(this.o.layout);
+    const prefix = redisKeys.vecPrefix(this.o.layout);
     let cursor = "0";
     do {
       const [next, keys] = await this.o.redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 2000);
@@ -84,7 +84,7 @@ export class KnnService {
   }
 
   private async follow(): Promise<void> {
-    const stream = indexKeys.stream(this.o.layout);
+    const stream = redisKeys.indexStream(this.o.layout);
     while (!this.abort.signal.aborted) {
       try {
         const res = (await this.o.follower.xread(
@@ -116,7 +116,7 @@ export class KnnService {
 
   /** Resolves once every change logged so far has been applied (for tests and tools). */
   async caughtUp(timeoutMs = 10_000): Promise<boolean> {
-    const newest = await this.o.redis.xrevrange(indexKeys.stream(this.o.layout), "+", "-", "COUNT", 1);
+    const newest = await this.o.redis.xrevrange(redisKeys.indexStream(this.o.layout), "+", "-", "COUNT", 1);
     const target = newest[0]?.[0];
     if (!target) return true;
     const deadline = Date.now() + timeoutMs;
@@ -159,8 +159,8 @@ export class KnnService {
     const n = this.o.layout.shards;
     const p = this.o.redis.pipeline();
     for (let i = 0; i < n; i++) {
-      p.zcard(indexKeys.shard(this.o.layout, i));
-      p.zrevrange(indexKeys.shard(this.o.layout, i), 0, 2);
+      p.zcard(redisKeys.shard(this.o.layout, i));
+      p.zrevrange(redisKeys.shard(this.o.layout, i), 0, 2);
     }
     p.info("memory");
     const res = pipelineReplies(await p.exec(), "shard statistics");

@@ -4,6 +4,7 @@ import Redis from "ioredis";
 import { createBackend } from "../backend/app.ts";
 import { DEFAULT_REDDB_DLQ_PATH, dlqTail, httpDlqTail } from "../backend/dlq-tail.ts";
 import { ConfigError, loadConfig, parquetDirs } from "../config.ts";
+import { redisKeys } from "../contracts/redis-layout.ts";
 import { HttpError } from "../core/http-edge.ts";
 import { createLogger } from "../core/log.ts";
 import { InfermeshClient } from "../io/infermesh-client.ts";
@@ -77,7 +78,7 @@ const backend = createBackend(
     knn,
     dlqTail: (limit) =>
       redis
-        ? dlqTail(redis, `${cfg.redis.namespace}:${cfg.redis.dlqStream}`, limit)
+        ? dlqTail(redis, redisKeys.stream(cfg.redis, cfg.redis.dlqStream), limit)
         : httpDlqTail(
             {
               baseUrl: cfg.redis.url,

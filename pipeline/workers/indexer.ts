@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-/** indexer: `embeddings` → the sharded kNN layout in Redis (pipeline/index/layout.ts). */
+/** indexer: `embeddings` → the sharded kNN layout in Redis (pipeline/contracts/redis-layout.ts). */
 import { ConfigError } from "../config.ts";
 import { type IndexedRecord, IndexStage, indexSink } from "../index/stage.ts";
 import { helpIfAsked } from "./help.ts";

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { EventSource } from "eventsource";
-import { decodeStoredVector, indexKeys } from "../../pipeline/index/layout.ts";
+import { decodeStoredVector, redisKeys } from "../../pipeline/contracts/redis-layout.ts";
 import { MINILM_MODEL } from "../../pipeline/models/registry.ts";
 import { readFixture } from "../../scripts/lib/fixture-format.ts";
 import { replayFixture } from "../../scripts/lib/replay.ts";
@@ -116,7 +116,7 @@ describe("kNN", () => {
   test("results equal a brute-force scan of the vectors stored in Redis (exact, fixture data)", async () => {
     const r = s.redis();
     const layout = { namespace: s.prefix };
-    const keys = await r.keys(`${indexKeys.vecPrefix(layout)}*`);
+    const keys = await r.keys(`${redisKeys.vecPrefix(layout)}*`);
     const stored = (await Promise.all(keys.map((k) => r.hgetallBuffer(k)))).map(
       (h) =>
         decodeStoredVector(h as Record<string, Buffer>) as NonNullable<ReturnType<typeof decodeStoredVector>>,

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import Redis from "ioredis";
+import { shardOf } from "../../pipeline/contracts/redis-layout.ts";
 import { Metrics } from "../../pipeline/core/metrics.ts";
 import type { SourceRecord } from "../../pipeline/core/source.ts";
-import { shardOf } from "../../pipeline/index/layout.ts";
 import { indexSink } from "../../pipeline/index/stage.ts";
 import { eventually, freePort, scope, type TestScope } from "../helpers/infra.ts";
 import { startWorker, type WorkerHandle } from "../helpers/workers.ts";

@@ -1,9 +1,10 @@
 import { expect, test } from "bun:test";
+import { normalizeVector } from "../../pipeline/contracts/vector.ts";
 import { Metrics } from "../../pipeline/core/metrics.ts";
 import { TransientError } from "../../pipeline/core/retry.ts";
 import type { SourceRecord } from "../../pipeline/core/source.ts";
 import { EmbeddingCache } from "../../pipeline/embed/cache.ts";
-import { EmbedStage, normalizeVector } from "../../pipeline/embed/stage.ts";
+import { EmbedStage } from "../../pipeline/embed/stage.ts";
 import { RejectedError } from "../../pipeline/io/infermesh-client.ts";
 
 let offset = 0;

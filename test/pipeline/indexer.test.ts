@@ -3,7 +3,7 @@
  * evict without orphans, mixed dimensions are refused, two indexers in one group lose no ids.
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { indexKeys, shardOf } from "../../pipeline/index/layout.ts";
+import { redisKeys, shardOf } from "../../pipeline/contracts/redis-layout.ts";
 import { eventually, scope, type TestScope } from "../helpers/infra.ts";
 import { startWorker, type WorkerHandle } from "../helpers/workers.ts";
 
@@ -77,27 +77,27 @@ test("every record lands in embvec, its shard and the change stream; the cap evi
   const layout = { namespace: l.ns };
   const members: string[] = [];
   for (let shard = 0; shard < 4; shard++) {
-    const ids = await r.zrange(indexKeys.shard(layout, shard), "0", "-1");
+    const ids = await r.zrange(redisKeys.shard(layout, shard), "0", "-1");
     expect(ids.length).toBeLessThanOrEqual(5);
     for (const id of ids) expect(shardOf(id, 4)).toBe(shard);
     members.push(...ids);
   }
   expect(members.length).toBe(20); // 4 shards × 5
   // The survivors are each shard's newest ids, and every one has its vector …
-  const vecKeys = await r.keys(`${indexKeys.vecPrefix(layout)}*`);
-  expect(vecKeys.map((k) => k.slice(indexKeys.vecPrefix(layout).length)).sort()).toEqual([...members].sort());
+  const vecKeys = await r.keys(`${redisKeys.vecPrefix(layout)}*`);
+  expect(vecKeys.map((k) => k.slice(redisKeys.vecPrefix(layout).length)).sort()).toEqual([...members].sort());
   for (let shard = 0; shard < 4; shard++) {
     const all = Array.from({ length: n }, (_, i) => `d${i}`).filter((id) => shardOf(id, 4) === shard);
     const newest = all.slice(-5);
-    expect((await r.zrange(indexKeys.shard(layout, shard), "0", "-1")).sort()).toEqual(newest.sort());
+    expect((await r.zrange(redisKeys.shard(layout, shard), "0", "-1")).sort()).toEqual(newest.sort());
   }
   // … with its fields.
-  const h = await r.hgetallBuffer(indexKeys.vec(layout, "d59"));
+  const h = await r.hgetallBuffer(redisKeys.vec(layout, "d59"));
   expect(h.model?.toString()).toBe("m3");
   expect(Array.from(new Float32Array(new Uint8Array(h.vec as Buffer).buffer))).toEqual([59, 1, 0]);
   expect(h.text?.toString()).toBe("text of d59");
   // The stream logged each upsert and each eviction.
-  const entries = await r.xrange(indexKeys.stream({ namespace: l.ns, stream: "emb_index" }), "-", "+");
+  const entries = await r.xrange(redisKeys.indexStream({ namespace: l.ns, stream: "emb_index" }), "-", "+");
   const ops = entries.map(([, f]) => f[1]);
   expect(ops.filter((o) => o === "upsert")).toHaveLength(n);
   expect(ops.filter((o) => o === "delete")).toHaveLength(n - 20);
@@ -122,8 +122,8 @@ test("a vector whose dimension differs from its model's goes to the DLQ, never i
   const m = await w.metrics();
   expect(m).toMatchObject({ indexed: 2, dlq_records: 1, dlq_by_reason: { invalid_vector: 1 } });
   const r = s.redis();
-  expect(await r.hgetall(indexKeys.models({ namespace: l.ns }))).toEqual({ m3: "3", m2: "2" });
-  expect(await r.exists(indexKeys.vec({ namespace: l.ns }, "b"))).toBe(0);
+  expect(await r.hgetall(redisKeys.models({ namespace: l.ns }))).toEqual({ m3: "3", m2: "2" });
+  expect(await r.exists(redisKeys.vec({ namespace: l.ns }, "b"))).toBe(0);
   const dlq = await r.xrange(`${l.ns}:embeddings_dlq`, "-", "+");
   expect(JSON.parse(dlq[0]?.[1][7] ?? "{}")).toMatchObject({
     stage: "index",
@@ -151,13 +151,13 @@ test("two indexers in one group share the partitions and lose no ids", async () 
     async () => {
       let total = 0;
       for (let shard = 0; shard < 4; shard++)
-        total += await s.redis().zcard(indexKeys.shard({ namespace: l.ns }, shard));
+        total += await s.redis().zcard(redisKeys.shard({ namespace: l.ns }, shard));
       return total >= n;
     },
     60_000,
   );
   const [ma, mb] = await Promise.all([a.metrics(), b.metrics()]);
   expect(Number(ma.assigned_partitions) + Number(mb.assigned_partitions)).toBe(3);
-  const vecKeys = await s.redis().keys(`${indexKeys.vecPrefix({ namespace: l.ns })}*`);
+  const vecKeys = await s.redis().keys(`${redisKeys.vecPrefix({ namespace: l.ns })}*`);
   expect(vecKeys).toHaveLength(n);
 });
