@@ -1,9 +1,12 @@
 /**
- * One typed, validated view of the environment. Names and defaults follow the seed
- * (`reference-behaviour.md`); where the seed assumed containers (`kafka:9092`,
- * `http://infermesh:9000`) the embedded defaults are loopback addresses instead.
+ * One typed, validated view of the environment. Every variable is declared once, in
+ * {@link VARIABLES}: its parser with the default, its section and one line of help. The
+ * workers' `--help` and the README's configuration table are generated from it
+ * (`bun scripts/gen-docs.ts`; a test fails when the README is stale).
  *
- * `loadConfig()` fails fast with a {@link ConfigError} naming the variable.
+ * Names and defaults follow the seed (`reference-behaviour.md`); where the seed assumed
+ * containers (`kafka:9092`, `http://infermesh:9000`) the embedded defaults are loopback
+ * addresses instead. `loadConfig()` fails fast with a {@link ConfigError} naming the variable.
  */
 import { availableParallelism, homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -20,86 +23,135 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-/** Reads typed values out of an env map; every error names the variable. */
-class EnvReader {
-  constructor(private readonly env: Env) {}
+/** Sections of the configuration, in the order the docs list them. */
+export const SECTIONS = {
+  kafka: "Kafka",
+  topics: "Topics",
+  worker: "Every worker (runner)",
+  dlq: "DLQ",
+  redis: "Redis",
+  parse: "parse worker",
+  spark: "Spark parse job",
+  embed: "embed worker",
+  infermesh: "InferMesh client (embed worker, backend)",
+  infermeshServer: "InferMesh server",
+  parquet: "Parquet",
+  index: "indexer",
+  backend: "backend",
+  local: "Local stack (`up`, scripts)",
+  logging: "Logging",
+} as const;
+export type Section = keyof typeof SECTIONS;
 
-  /** Value when set (even to ""), else undefined. */
-  raw(name: string): string | undefined {
-    return this.env[name];
-  }
+/** Reads the value of one variable; `get` reads another (for defaults that follow one). */
+type Read<T> = (raw: string | undefined, name: string, get: Getter) => T;
+// biome-ignore lint/suspicious/noExplicitAny: the getter is typed at its use in loadConfig
+type Getter = (name: any) => any;
 
-  str(name: string, fallback: string): string {
-    const v = this.env[name];
-    return v === undefined || v.trim() === "" ? fallback : v.trim();
-  }
+export interface Variable<T = unknown> {
+  section: Section;
+  /** The default as the docs show it. */
+  doc: string;
+  help: string;
+  /** What `up` sets for the processes it starts, when it differs (`<state>` = EMBED_STATE_DIR). */
+  up?: string;
+  /** Older names read when this one is unset. */
+  aliases?: string[];
+  read: Read<T>;
+}
 
-  /** Like str, but an explicitly empty value means "off" and is returned as "". */
-  optional(name: string, fallback: string): string {
-    const v = this.env[name];
-    return v === undefined ? fallback : v.trim();
-  }
+interface Common {
+  section: Section;
+  help: string;
+  up?: string;
+  aliases?: string[];
+  /** Docs default when the default is computed. */
+  doc?: string;
+}
 
-  int(name: string, fallback: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
-    const v = this.env[name];
-    if (v === undefined || v.trim() === "") return fallback;
-    const n = Number(v.trim());
-    if (!Number.isInteger(n)) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(v)}`);
+const blank = (v: string | undefined): boolean => v === undefined || v.trim() === "";
+const show = (v: string) => (v === "" ? "" : `\`${v}\``);
+
+function variable<T>(c: Common, doc: string, read: Read<T>): Variable<T> {
+  return { section: c.section, help: c.help, doc: c.doc ?? doc, up: c.up, aliases: c.aliases, read };
+}
+
+/** A string; unset or blank gives the default (a function of other variables when computed). */
+function str(def: string | ((get: Getter) => string), c: Common): Variable<string> {
+  return variable(c, typeof def === "string" ? show(def) : "", (raw, _n, get) =>
+    blank(raw) ? (typeof def === "string" ? def : def(get)) : (raw as string).trim(),
+  );
+}
+
+/** A folder, made absolute; unset or blank gives the (computed) default. */
+function path(def: (get: Getter) => string, c: Common): Variable<string> {
+  return variable(c, "", (raw, _n, get) => resolve(blank(raw) ? def(get) : (raw as string).trim()));
+}
+
+/** A string where an explicitly empty value means "off" (returned as ""). */
+function optional(def: string, c: Common): Variable<string> {
+  return variable(c, def === "" ? "_(empty)_" : show(def), (raw) => (raw === undefined ? def : raw.trim()));
+}
+
+function int(
+  def: number | ((get: Getter) => number),
+  c: Common & { min?: number; max?: number },
+): Variable<number> {
+  const min = c.min ?? Number.MIN_SAFE_INTEGER;
+  const max = c.max ?? Number.MAX_SAFE_INTEGER;
+  return variable(c, typeof def === "number" ? show(String(def)) : "", (raw, name, get) => {
+    if (blank(raw)) return typeof def === "number" ? def : def(get);
+    const n = Number((raw as string).trim());
+    if (!Number.isInteger(n)) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
     if (n < min || n > max) throw new ConfigError(name, `expected ${min}..${max}, got ${n}`);
     return n;
-  }
+  });
+}
 
-  num(name: string, fallback: number, min = 0): number {
-    const v = this.env[name];
-    if (v === undefined || v.trim() === "") return fallback;
-    const n = Number(v.trim());
-    if (!Number.isFinite(n)) throw new ConfigError(name, `expected a number, got ${JSON.stringify(v)}`);
+function num(def: number, c: Common & { min?: number }): Variable<number> {
+  const min = c.min ?? 0;
+  return variable(c, show(String(def)), (raw, name) => {
+    if (blank(raw)) return def;
+    const n = Number((raw as string).trim());
+    if (!Number.isFinite(n)) throw new ConfigError(name, `expected a number, got ${JSON.stringify(raw)}`);
     if (n < min) throw new ConfigError(name, `expected at least ${min}, got ${n}`);
     return n;
-  }
+  });
+}
 
-  bool(name: string, fallback: boolean): boolean {
-    const v = this.env[name];
-    if (v === undefined || v.trim() === "") return fallback;
-    const s = v.trim().toLowerCase();
+function bool(def: boolean, c: Common): Variable<boolean> {
+  return variable(c, show(def ? "1" : "0"), (raw, name) => {
+    if (blank(raw)) return def;
+    const s = (raw as string).trim().toLowerCase();
     if (["1", "true", "yes", "on"].includes(s)) return true;
     if (["0", "false", "no", "off"].includes(s)) return false;
-    throw new ConfigError(name, `expected 1/0/true/false, got ${JSON.stringify(v)}`);
-  }
+    throw new ConfigError(name, `expected 1/0/true/false, got ${JSON.stringify(raw)}`);
+  });
+}
 
-  list(name: string, fallback: string[]): string[] {
-    const v = this.env[name];
-    if (v === undefined || v.trim() === "") return fallback;
-    const items = v
+/** A comma list; each item may be checked (and rewritten) by `item`. */
+function list(def: string[], c: Common & { item?: (s: string, name: string) => string }): Variable<string[]> {
+  const check = c.item ?? ((s: string) => s);
+  return variable(c, show(def.join(",")), (raw, name) => {
+    if (blank(raw)) return def.map((s) => check(s, name));
+    const items = (raw as string)
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean);
     if (items.length === 0) throw new ConfigError(name, "expected a comma-separated list");
-    return items;
-  }
+    return items.map((s) => check(s, name));
+  });
+}
 
-  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
-    const v = this.str(name, fallback).toLowerCase() as T;
+function oneOf<T extends string>(def: T, allowed: readonly T[], c: Common): Variable<T> {
+  return variable(c, show(def), (raw, name) => {
+    const v = (blank(raw) ? def : (raw as string).trim().toLowerCase()) as T;
     if (!allowed.includes(v)) throw new ConfigError(name, `expected one of ${allowed.join("|")}, got ${v}`);
     return v;
-  }
+  });
 }
 
-/** "host:port" list → validated array. */
-function parseBrokers(name: string, value: string): string[] {
-  const brokers = value
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const b of brokers) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(b))
-      throw new ConfigError(name, `expected host:port, got ${JSON.stringify(b)}`);
-  }
-  if (brokers.length === 0) throw new ConfigError(name, "expected at least one host:port");
-  return brokers;
-}
-
-function parseUrl(name: string, value: string, protocols: string[]): string {
+function checkUrl(name: string, value: string, protocols: string[]): string {
   let url: URL;
   try {
     url = new URL(value);
@@ -112,183 +164,486 @@ function parseUrl(name: string, value: string, protocols: string[]): string {
   return value.replace(/\/+$/, "");
 }
 
+function checkBroker(b: string, name: string): string {
+  if (!/^[^\s:]+:\d{1,5}$/.test(b))
+    throw new ConfigError(name, `expected host:port, got ${JSON.stringify(b)}`);
+  return b;
+}
+
+const HTTP = ["http:", "https:"];
+
+/** Every variable the pipeline, the scripts and the local stack read. */
+export const VARIABLES = {
+  // Kafka
+  KAFKA_BOOTSTRAP_SERVERS: list(["127.0.0.1:9092"], {
+    section: "kafka",
+    help: "brokers, comma list (`KAFKA_BOOTSTRAP` is read when this is unset)",
+    aliases: ["KAFKA_BOOTSTRAP"],
+    item: checkBroker,
+  }),
+  KAFKA_CLIENT_ID: str("rl-embeddings", { section: "kafka", help: "client id prefix" }),
+  KAFKA_TOPIC_PARTITIONS: int(3, {
+    section: "kafka",
+    min: 1,
+    max: 1000,
+    help: "partitions of the topics the project creates",
+  }),
+  KAFKA_REPLICATION_FACTOR: int(1, { section: "kafka", min: 1, max: 10, help: "their replication factor" }),
+  KAFKA_SESSION_TIMEOUT_MS: int(6_000, {
+    section: "kafka",
+    min: 1_000,
+    max: 300_000,
+    help: "how long a worker that died without leaving holds its partitions (broker minimum 6000)",
+  }),
+  KAFKA_HEARTBEAT_INTERVAL_MS: int(1_000, {
+    section: "kafka",
+    min: 100,
+    max: 60_000,
+    help: "heartbeats to the group coordinator; well under the session timeout",
+  }),
+  KAFKA_LAG_POLL_SEC: num(3, {
+    section: "kafka",
+    min: 0.1,
+    help: "how often workers read their group's lag (committed offsets against high watermarks)",
+  }),
+  // Topics
+  SPARK_KAFKA_TOPICS: list(["agent.results"], { section: "topics", help: "source topics (comma list)" }),
+  SINK_INPUT_TOPIC: str("embedding_input", {
+    section: "topics",
+    help: "parsed records (`EMBED_INPUT_TOPIC` is read when this is unset)",
+    aliases: ["EMBED_INPUT_TOPIC"],
+  }),
+  EMBED_OUTPUT_TOPIC: str("embeddings", { section: "topics", help: "embedded records" }),
+  EMBED_DLQ_TOPIC: optional("", {
+    section: "topics",
+    help: "Kafka DLQ topic of every worker (empty = off)",
+    up: "embeddings_dlq",
+  }),
+  // Every worker
+  WORKER_BACKOFF_SEC: num(0.5, {
+    section: "worker",
+    help: "first backoff of a stage or sink retried on a transient fault (doubled per attempt, jittered)",
+  }),
+  WORKER_MAX_BACKOFF_SEC: num(10, {
+    section: "worker",
+    help: "longest backoff while a worker waits out an outage (retries are unbounded)",
+  }),
+  // DLQ
+  DLQ_MAX_ENTRY_BYTES: int(900_000, {
+    section: "dlq",
+    min: 65_536,
+    max: 64 * 1024 * 1024,
+    help: "largest DLQ entry (JSON bytes); a larger original is cut and marked; lowered to the DLQ topic's `max.message.bytes`",
+  }),
+  // Redis
+  REDDB_URL: variable<string>(
+    { section: "redis", help: "Redis; an empty string turns the Redis sinks off" },
+    "`redis://127.0.0.1:6379`",
+    (raw, name) => {
+      const v = raw === undefined ? "redis://127.0.0.1:6379" : raw.trim();
+      return v === "" ? "" : checkUrl(name, v, ["redis:", "rediss:", "http:", "https:"]);
+    },
+  ),
+  REDDB_NAMESPACE: str("dspy", { section: "redis", help: "key namespace" }),
+  REDDB_TOKEN: optional("", { section: "redis", help: "token for an HTTP RedDB" }),
+  REDDB_STREAM: str("embeddings", { section: "redis", help: "stream of embedded records" }),
+  REDDB_DLQ_STREAM: str("embeddings_dlq", { section: "redis", help: "DLQ stream" }),
+  REDDB_MODE: oneOf("stream", ["stream", "kv", "both"] as const, {
+    section: "redis",
+    help: "`stream`, `kv` or `both`",
+  }),
+  REDDB_STREAM_MAXLEN: int(100_000, { section: "redis", min: 1, help: "approximate cap of each stream" }),
+  REDDB_DEDUP_TTL_SEC: int(7 * 24 * 3600, {
+    section: "redis",
+    min: 1,
+    help: "how long a doc_id's last stream append is remembered, so redeliveries are not appended twice",
+  }),
+  // parse
+  PARSE_GROUP: str("parse", { section: "parse", help: "consumer group" }),
+  PARSE_TEXT_FIELDS: list(["text", "message", "content", "prompt", "body"], {
+    section: "parse",
+    help: "JSON fields tried for the text, in order; dotted paths allowed",
+  }),
+  PARSE_MAX_TEXT_CHARS: int(8192, {
+    section: "parse",
+    min: 1,
+    help: "longer texts are truncated to this many characters and marked `truncated`",
+  }),
+  VEC_OUTPUT_DIR: optional("", {
+    section: "parse",
+    help: "Parquet of parsed rows, both engines (empty = off)",
+    up: "<state>/parquet/parsed",
+  }),
+  PARSE_BATCH_SIZE: int(500, { section: "parse", min: 1, help: "records per batch" }),
+  PARSE_MAX_WAIT_SEC: num(0.2, { section: "parse", help: "a partial batch flushes after this long" }),
+  PARSE_MAX_BATCH_BYTES: int(8 * 1024 * 1024, {
+    section: "parse",
+    min: 1024,
+    help: "hard ceiling of a batch's input bytes",
+  }),
+  PARSE_METRICS_HOST: str("127.0.0.1", {
+    section: "parse",
+    help: "`/health`, `/metrics` address (either engine)",
+  }),
+  PARSE_METRICS_PORT: int(9102, { section: "parse", min: 0, max: 65535, help: "`/health`, `/metrics` port" }),
+  PARSE_ENGINE: oneOf("bun", ["bun", "spark"] as const, {
+    section: "parse",
+    help: "`bun` (the parse worker) or `spark` (the Spark job; what `up --spark` sets)",
+  }),
+  // Spark
+  SPARK_VERSION: str("4.1.1", {
+    section: "spark",
+    help: "pyspark (PyPI) and `spark-sql-kafka-0-10_2.13` (Maven Central) release",
+  }),
+  SPARK_MASTER: str("local[2]", { section: "spark", help: "Spark master of the job" }),
+  SPARK_DRIVER_MEMORY: str("1g", { section: "spark", help: "driver memory" }),
+  SPARK_UI_PORT: int(4041, {
+    section: "spark",
+    min: 1,
+    max: 65535,
+    help: "the driver's UI and REST API on 127.0.0.1 (no fallback to the next port)",
+  }),
+  VEC_CHECKPOINT: str((get) => join(get("EMBED_STATE_DIR"), "spark", "checkpoint"), {
+    section: "spark",
+    doc: "`<state>/spark/checkpoint`",
+    help: "the job's checkpoint folder",
+  }),
+  SPARK_TRIGGER_SEC: num(1, { section: "spark", help: "micro-batch interval (0 = back to back)" }),
+  SPARK_STARTING_OFFSETS: optional("", {
+    section: "spark",
+    help: "where a job without a checkpoint starts: `earliest`, `latest` or Spark's per-partition JSON; empty = the parse group's committed offsets, else earliest",
+  }),
+  SPARK_MAX_OFFSETS_PER_TRIGGER: int(0, {
+    section: "spark",
+    min: 0,
+    help: "records per micro-batch at most (0 = no limit)",
+  }),
+  // embed worker
+  EMBED_GROUP: str("embed-worker", { section: "embed", help: "consumer group" }),
+  EMBED_MODEL: str("sentence-transformers/all-MiniLM-L6-v2", {
+    section: "embed",
+    help: "model requested (one of `INFERMESH_MODELS`)",
+  }),
+  EMBED_BATCH_SIZE: int(64, { section: "embed", min: 1, max: 100_000, help: "records per batch" }),
+  EMBED_MAX_WAIT_SEC: num(0.5, { section: "embed", help: "a partial batch flushes after this long" }),
+  EMBED_MAX_BATCH_BYTES: int(4 * 1024 * 1024, {
+    section: "embed",
+    min: 1024,
+    help: "hard ceiling of a batch's input bytes",
+  }),
+  EMBED_NORMALIZE: bool(false, { section: "embed", help: "scale vectors to unit length" }),
+  EMBED_CACHE_TTL: num(300, { section: "embed", help: "cache lifetime, seconds" }),
+  EMBED_CACHE_MAX: int(200_000, { section: "embed", min: 0, help: "cache size, entries" }),
+  EMBED_CACHE_WARMUP: int(0, {
+    section: "embed",
+    min: 0,
+    help: "rows loaded from the worker's Parquet at start",
+  }),
+  EMBED_WRITE_PARQUET: bool(false, { section: "embed", help: "Parquet sink on/off", up: "1" }),
+  EMBED_PARQUET_DIR: str("/workspace/vectorized/embeddings_imesh", {
+    section: "embed",
+    help: "Parquet folder",
+    up: "<state>/parquet/embeddings",
+  }),
+  EMBED_METRICS_HOST: str("127.0.0.1", { section: "embed", help: "`/health`, `/metrics` address" }),
+  EMBED_METRICS_PORT: int(9100, {
+    section: "embed",
+    min: 0,
+    max: 65535,
+    help: "`/health`, `/metrics` port",
+    up: "9101",
+  }),
+  // InferMesh
+  INFERMESH_URL: list(["http://127.0.0.1:9000"], {
+    section: "infermesh",
+    help: "embedding service of the embed worker; a comma list spreads requests over several",
+    item: (u, name) => checkUrl(name, u, HTTP),
+  }),
+  INFERMESH_CONCURRENCY: int(2, {
+    section: "infermesh",
+    min: 1,
+    max: 256,
+    help: "requests in flight per embed batch (the batch is split across them and the URLs)",
+  }),
+  INFERMESH_API_KEY: optional("", { section: "infermesh", help: "bearer token (client and server)" }),
+  INFERMESH_TIMEOUT_SEC: num(30, { section: "infermesh", min: 0.001, help: "per-call timeout" }),
+  INFERMESH_RETRIES: int(2, {
+    section: "infermesh",
+    min: 0,
+    max: 100,
+    help: "quick retries per call (3 attempts)",
+  }),
+  INFERMESH_BACKOFF_SEC: num(0.5, {
+    section: "infermesh",
+    help: "first backoff of a call's quick retries, doubled per attempt, with jitter",
+  }),
+  INFERMESH_MAX_BACKOFF_SEC: num(10, {
+    section: "infermesh",
+    help: "longest backoff of a call's quick retries",
+  }),
+  INFERMESH_HOST: str("127.0.0.1", { section: "infermeshServer", help: "where the local InferMesh listens" }),
+  INFERMESH_PORT: int(9000, {
+    section: "infermeshServer",
+    min: 0,
+    max: 65535,
+    help: "its port (0 = any free one)",
+  }),
+  INFERMESH_MODELS: list(
+    [
+      "sentence-transformers/all-MiniLM-L6-v2",
+      "sentence-transformers/all-MiniLM-L6-v2-int8",
+      "glove-100d-sif",
+      "hash-384",
+    ],
+    { section: "infermeshServer", help: "models it serves (the first is its default)" },
+  ),
+  INFERMESH_PROCESSES: int(1, {
+    section: "infermeshServer",
+    min: 1,
+    max: 64,
+    help: "server processes sharing its port (SO_REUSEPORT), each with every model",
+  }),
+  INFERMESH_THREADS: int(
+    (get) => Math.max(1, Math.floor(availableParallelism() / get("INFERMESH_PROCESSES"))),
+    {
+      section: "infermeshServer",
+      min: 1,
+      max: 1024,
+      doc: "cores ÷ `INFERMESH_PROCESSES`",
+      help: "onnxruntime intra-op threads per process (MiniLM models)",
+    },
+  ),
+  INFERMESH_MAX_BATCH: int(32, {
+    section: "infermeshServer",
+    min: 1,
+    max: 100_000,
+    help: "texts per model batch (concurrent requests share batches)",
+  }),
+  INFERMESH_MAX_BATCH_TOKENS: int(8192, {
+    section: "infermeshServer",
+    min: 256,
+    help: "padded tokens (texts × longest) per model batch",
+  }),
+  INFERMESH_MAX_INPUTS: int(512, {
+    section: "infermeshServer",
+    min: 1,
+    help: "inputs per request (more → 413)",
+  }),
+  INFERMESH_MAX_BODY_BYTES: int(8 * 1024 * 1024, {
+    section: "infermeshServer",
+    min: 1024,
+    help: "request body (more → 413)",
+  }),
+  INFERMESH_MAX_TEXT_CHARS: int(32_768, {
+    section: "infermeshServer",
+    min: 1,
+    help: "characters per input (more → 400)",
+  }),
+  // Parquet
+  PARQUET_ROLL_ROWS: int(10_000, {
+    section: "parquet",
+    min: 1,
+    help: "a Parquet file rolls at this many rows …",
+  }),
+  PARQUET_ROLL_SEC: num(10, {
+    section: "parquet",
+    min: 0.01,
+    help: "… or at this age, whichever comes first",
+  }),
+  // indexer
+  EMB_INDEX_TOPIC: str((get) => get("EMBED_OUTPUT_TOPIC"), {
+    section: "index",
+    doc: "`EMBED_OUTPUT_TOPIC`",
+    help: "indexer input",
+  }),
+  EMB_INDEX_GROUP: str("emb-indexer", { section: "index", help: "consumer group" }),
+  REDDB_INDEX_STREAM: str("emb_index", { section: "index", help: "the index's change stream" }),
+  EMB_INDEX_SHARDS: int(32, { section: "index", min: 1, max: 4096, help: "shards" }),
+  EMB_SHARD_MAX_IDS: int(5000, {
+    section: "index",
+    min: 1,
+    help: "ids kept per shard (the oldest are evicted)",
+  }),
+  EMB_INDEX_TEXT_MAX_CHARS: int(2000, {
+    section: "index",
+    min: 0,
+    help: "text kept with each indexed vector",
+  }),
+  EMB_INDEX_BATCH_SIZE: int(256, { section: "index", min: 1, help: "records per batch" }),
+  EMB_INDEX_MAX_WAIT_SEC: num(0.2, { section: "index", help: "a partial batch flushes after this long" }),
+  EMB_INDEX_MAX_BATCH_BYTES: int(16 * 1024 * 1024, {
+    section: "index",
+    min: 1024,
+    help: "hard ceiling of a batch's input bytes",
+  }),
+  INDEX_METRICS_HOST: str("127.0.0.1", { section: "index", help: "`/health`, `/metrics` address" }),
+  INDEX_METRICS_PORT: int(9103, { section: "index", min: 0, max: 65535, help: "`/health`, `/metrics` port" }),
+  // backend
+  BACKEND_HOST: str("127.0.0.1", { section: "backend", help: "address to bind" }),
+  BACKEND_PORT: int(8080, { section: "backend", min: 0, max: 65535, help: "port" }),
+  BACKEND_TOKEN: optional("", {
+    section: "backend",
+    help: "bearer token required on every backend endpoint (empty = open); the console sends it",
+  }),
+  BACKEND_MAX_BODY_BYTES: int(1024 * 1024, {
+    section: "backend",
+    min: 1024,
+    help: "larger request bodies → 413",
+  }),
+  SPARK_VECTOR_UI_URL: str((get) => `http://127.0.0.1:${get("SPARK_UI_PORT")}/api/v1`, {
+    section: "backend",
+    doc: "`http://127.0.0.1:${SPARK_UI_PORT}/api/v1`",
+    help: "Spark REST API polled by the backend",
+  }),
+  REDDB_DLQ_HTTP_PATH: optional("", {
+    section: "backend",
+    help: "DLQ read path on an HTTP RedDB (placeholders `{ns}`, `{stream}`, `{limit}`)",
+  }),
+  // Local stack
+  EMBED_STATE_DIR: path(
+    (get) => join(get("XDG_STATE_HOME") || join(homedir(), ".local", "state"), "rl-embeddings"),
+    {
+      section: "local",
+      doc: "`~/.local/state/rl-embeddings`",
+      help: "state, data, logs, pid records, Parquet under `up` (`<state>`)",
+    },
+  ),
+  EMBED_CACHE_DIR: path((get) => join(get("XDG_CACHE_HOME") || join(homedir(), ".cache"), "rl-embeddings"), {
+    section: "local",
+    doc: "`~/.cache/rl-embeddings`",
+    help: "downloaded jars, model cache, Spark venv, test venv",
+  }),
+  KAFKA_VERSION: str("4.1.1", {
+    section: "local",
+    help: "Kafka release fetched from Maven Central for the embedded broker",
+  }),
+  KAFKA_HEAP: str("512m", { section: "local", help: "its JVM heap (`-Xms`/`-Xmx`)" }),
+  EMBED_START_TIMEOUT_SEC: num(90, {
+    section: "local",
+    min: 1,
+    help: "how long `up` waits for each component's health",
+  }),
+  // Logging
+  LOG_LEVEL: oneOf("info", ["debug", "info", "warn", "error"] as const, {
+    section: "logging",
+    help: "`debug`, `info`, `warn`, `error`",
+  }),
+} satisfies Record<string, Variable>;
+
+export type VariableName = keyof typeof VARIABLES;
+type ValueOf<N extends VariableName> = (typeof VARIABLES)[N] extends Variable<infer T> ? T : never;
+
+/** Environment variables read only to compute defaults (not the project's own). */
+const AMBIENT = new Set(["XDG_STATE_HOME", "XDG_CACHE_HOME"]);
+
 export function loadConfig(env: Env = process.env) {
-  const e = new EnvReader(env);
-
-  const stateDir = resolve(
-    e.str("EMBED_STATE_DIR", join(env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "rl-embeddings")),
-  );
-  const cacheDir = resolve(
-    e.str("EMBED_CACHE_DIR", join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "rl-embeddings")),
-  );
-
-  const bootstrapVar =
-    e.raw("KAFKA_BOOTSTRAP_SERVERS") !== undefined ? "KAFKA_BOOTSTRAP_SERVERS" : "KAFKA_BOOTSTRAP";
-  const brokers = parseBrokers(bootstrapVar, e.str(bootstrapVar, "127.0.0.1:9092"));
-
-  // REDDB_URL: unset → the embedded local Redis; explicitly empty → Redis sinks off (seed behaviour).
-  const reddbRaw = e.optional("REDDB_URL", "redis://127.0.0.1:6379");
-  const reddbUrl =
-    reddbRaw === "" ? "" : parseUrl("REDDB_URL", reddbRaw, ["redis:", "rediss:", "http:", "https:"]);
-
-  const kafka = {
-    brokers,
-    clientId: e.str("KAFKA_CLIENT_ID", "rl-embeddings"),
-    /** Partitions for topics the project creates. */
-    partitions: e.int("KAFKA_TOPIC_PARTITIONS", 3, 1, 1000),
-    replicationFactor: e.int("KAFKA_REPLICATION_FACTOR", 1, 1, 10),
-    /** A worker that dies without leaving its group holds its partitions this long (broker minimum 6000). */
-    sessionTimeoutMs: e.int("KAFKA_SESSION_TIMEOUT_MS", 6_000, 1_000, 300_000),
-    /** Heartbeats to the group coordinator; well under the session timeout. */
-    heartbeatIntervalMs: e.int("KAFKA_HEARTBEAT_INTERVAL_MS", 1_000, 100, 60_000),
-    /** How often workers read their group's lag (committed offsets against high watermarks). */
-    lagPollSec: e.num("KAFKA_LAG_POLL_SEC", 3, 0.1),
+  const cache = new Map<string, unknown>();
+  const v = <N extends VariableName>(name: N): ValueOf<N> => {
+    if (AMBIENT.has(name)) return (env[name] ?? "") as ValueOf<N>;
+    if (cache.has(name)) return cache.get(name) as ValueOf<N>;
+    const spec = VARIABLES[name] as Variable<ValueOf<N>>;
+    const used = [name, ...(spec.aliases ?? [])].find((n) => env[n] !== undefined) ?? name;
+    const value = spec.read(env[used], used, v);
+    cache.set(name, value);
+    return value;
   };
 
-  const topics = {
-    /** Upstream agent results (comma list). */
-    source: e.list("SPARK_KAFKA_TOPICS", ["agent.results"]),
-    input: e.str("SINK_INPUT_TOPIC", e.str("EMBED_INPUT_TOPIC", "embedding_input")),
-    output: e.str("EMBED_OUTPUT_TOPIC", "embeddings"),
-    /** Kafka DLQ topic. Seed default is off (""); `up` turns it on as `embeddings_dlq`. */
-    dlq: e.optional("EMBED_DLQ_TOPIC", ""),
-  };
-
-  const dlq = {
-    /**
-     * Largest DLQ entry, bytes of JSON: a larger original value is cut to a prefix (marked, with
-     * its length and sha256). Lowered at start to what the DLQ topic accepts (max.message.bytes).
-     */
-    maxEntryBytes: e.int("DLQ_MAX_ENTRY_BYTES", 900_000, 65_536, 64 * 1024 * 1024),
-  };
-
-  const local = {
-    stateDir,
-    cacheDir,
-    /** Kafka release fetched from Maven Central for the embedded broker. */
-    kafkaVersion: e.str("KAFKA_VERSION", "4.1.1"),
-    kafkaHeap: e.str("KAFKA_HEAP", "512m"),
-    /** Seconds `up` waits for each component's health. */
-    startTimeoutSec: e.num("EMBED_START_TIMEOUT_SEC", 90, 1),
-  };
-
-  /** The Spark job's UI / REST port; the backend's SPARK_VECTOR_UI_URL follows it by default. */
-  const sparkUiPort = e.int("SPARK_UI_PORT", 4041, 1, 65535);
-
-  /** INFERMESH_URL may list several servers (comma list); the embed worker spreads requests over them. */
-  const infermeshUrls = e
-    .list("INFERMESH_URL", ["http://127.0.0.1:9000"])
-    .map((u) => parseUrl("INFERMESH_URL", u, ["http:", "https:"]));
-  const infermeshUrl = infermeshUrls[0] as string;
-  const infermeshProcesses = e.int("INFERMESH_PROCESSES", 1, 1, 64);
-
+  const infermeshUrls = v("INFERMESH_URL");
+  const stateDir = v("EMBED_STATE_DIR");
   return {
-    kafka,
-    topics,
-    dlq,
+    kafka: {
+      brokers: v("KAFKA_BOOTSTRAP_SERVERS"),
+      clientId: v("KAFKA_CLIENT_ID"),
+      /** Partitions for topics the project creates. */
+      partitions: v("KAFKA_TOPIC_PARTITIONS"),
+      replicationFactor: v("KAFKA_REPLICATION_FACTOR"),
+      sessionTimeoutMs: v("KAFKA_SESSION_TIMEOUT_MS"),
+      heartbeatIntervalMs: v("KAFKA_HEARTBEAT_INTERVAL_MS"),
+      lagPollSec: v("KAFKA_LAG_POLL_SEC"),
+    },
+    topics: {
+      source: v("SPARK_KAFKA_TOPICS"),
+      input: v("SINK_INPUT_TOPIC"),
+      output: v("EMBED_OUTPUT_TOPIC"),
+      dlq: v("EMBED_DLQ_TOPIC"),
+    },
+    /** The runner of every worker: backoff of transient faults (retries are unbounded). */
+    worker: { backoffSec: v("WORKER_BACKOFF_SEC"), maxBackoffSec: v("WORKER_MAX_BACKOFF_SEC") },
+    dlq: { maxEntryBytes: v("DLQ_MAX_ENTRY_BYTES") },
     /** The local InferMesh-compatible server (pipeline/infermesh). */
     infermeshServer: {
-      host: e.str("INFERMESH_HOST", "127.0.0.1"),
-      port: e.int("INFERMESH_PORT", 9000, 0, 65535),
-      /**
-       * Models served, comma list, the first is the default: `sentence-transformers/all-MiniLM-L6-v2`
-       * (fp32) and `…-int8`, `glove-100d-sif` (word vectors + SIF), `hash-<dim>`.
-       */
-      models: e.list("INFERMESH_MODELS", [
-        "sentence-transformers/all-MiniLM-L6-v2",
-        "sentence-transformers/all-MiniLM-L6-v2-int8",
-        "glove-100d-sif",
-        "hash-384",
-      ]),
-      apiKey: e.optional("INFERMESH_API_KEY", ""),
-      maxInputs: e.int("INFERMESH_MAX_INPUTS", 512, 1),
-      maxBodyBytes: e.int("INFERMESH_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024),
-      maxTextChars: e.int("INFERMESH_MAX_TEXT_CHARS", 32_768, 1),
-      /** Server processes on the one port (SO_REUSEPORT), each with every model; the first starts the others. */
-      processes: infermeshProcesses,
-      /** onnxruntime intra-op threads per process (MiniLM models); default: the cores shared by the processes. */
-      threads: e.int(
-        "INFERMESH_THREADS",
-        Math.max(1, Math.floor(availableParallelism() / infermeshProcesses)),
-        1,
-        1024,
-      ),
-      /** Texts per model batch at most; concurrent requests are batched together up to this. */
-      maxBatch: e.int("INFERMESH_MAX_BATCH", 32, 1, 100_000),
-      /** Padded tokens (texts × longest) per model batch at most. */
-      maxBatchTokens: e.int("INFERMESH_MAX_BATCH_TOKENS", 8192, 256),
+      host: v("INFERMESH_HOST"),
+      port: v("INFERMESH_PORT"),
+      models: v("INFERMESH_MODELS"),
+      apiKey: v("INFERMESH_API_KEY"),
+      maxInputs: v("INFERMESH_MAX_INPUTS"),
+      maxBodyBytes: v("INFERMESH_MAX_BODY_BYTES"),
+      maxTextChars: v("INFERMESH_MAX_TEXT_CHARS"),
+      processes: v("INFERMESH_PROCESSES"),
+      threads: v("INFERMESH_THREADS"),
+      maxBatch: v("INFERMESH_MAX_BATCH"),
+      maxBatchTokens: v("INFERMESH_MAX_BATCH_TOKENS"),
     },
     /** The embed worker (client side of InferMesh, batching, cache, sinks). */
     embed: {
-      group: e.str("EMBED_GROUP", "embed-worker"),
-      infermeshUrl,
+      group: v("EMBED_GROUP"),
+      infermeshUrl: infermeshUrls[0] as string,
       infermeshUrls,
-      /** Requests in flight per batch: a batch is split across them (and across the URLs). */
-      concurrency: e.int("INFERMESH_CONCURRENCY", 2, 1, 256),
-      model: e.str("EMBED_MODEL", "sentence-transformers/all-MiniLM-L6-v2"),
-      apiKey: e.optional("INFERMESH_API_KEY", ""),
-      timeoutSec: e.num("INFERMESH_TIMEOUT_SEC", 30, 0.001),
-      retries: e.int("INFERMESH_RETRIES", 2, 0, 100),
-      backoffSec: e.num("INFERMESH_BACKOFF_SEC", 0.5, 0),
-      /** Longest single backoff while waiting out an outage. */
-      maxBackoffSec: e.num("INFERMESH_MAX_BACKOFF_SEC", 10, 0),
-      batchSize: e.int("EMBED_BATCH_SIZE", 64, 1, 100_000),
-      maxWaitSec: e.num("EMBED_MAX_WAIT_SEC", 0.5, 0),
-      /** Hard ceiling of one batch's input bytes. */
-      maxBatchBytes: e.int("EMBED_MAX_BATCH_BYTES", 4 * 1024 * 1024, 1024),
-      writeParquet: e.bool("EMBED_WRITE_PARQUET", false),
-      parquetDir: e.str("EMBED_PARQUET_DIR", "/workspace/vectorized/embeddings_imesh"),
-      normalize: e.bool("EMBED_NORMALIZE", false),
-      cacheTtlSec: e.num("EMBED_CACHE_TTL", 300, 0),
-      cacheMax: e.int("EMBED_CACHE_MAX", 200_000, 0),
-      cacheWarmup: e.int("EMBED_CACHE_WARMUP", 0, 0),
-      metricsHost: e.str("EMBED_METRICS_HOST", "127.0.0.1"),
-      metricsPort: e.int("EMBED_METRICS_PORT", 9100, 0, 65535),
+      concurrency: v("INFERMESH_CONCURRENCY"),
+      model: v("EMBED_MODEL"),
+      apiKey: v("INFERMESH_API_KEY"),
+      timeoutSec: v("INFERMESH_TIMEOUT_SEC"),
+      retries: v("INFERMESH_RETRIES"),
+      backoffSec: v("INFERMESH_BACKOFF_SEC"),
+      maxBackoffSec: v("INFERMESH_MAX_BACKOFF_SEC"),
+      batchSize: v("EMBED_BATCH_SIZE"),
+      maxWaitSec: v("EMBED_MAX_WAIT_SEC"),
+      maxBatchBytes: v("EMBED_MAX_BATCH_BYTES"),
+      writeParquet: v("EMBED_WRITE_PARQUET"),
+      parquetDir: v("EMBED_PARQUET_DIR"),
+      normalize: v("EMBED_NORMALIZE"),
+      cacheTtlSec: v("EMBED_CACHE_TTL"),
+      cacheMax: v("EMBED_CACHE_MAX"),
+      cacheWarmup: v("EMBED_CACHE_WARMUP"),
+      metricsHost: v("EMBED_METRICS_HOST"),
+      metricsPort: v("EMBED_METRICS_PORT"),
     },
     /** The indexer: `embeddings` → sharded kNN layout in Redis. */
     index: {
-      topic: e.str("EMB_INDEX_TOPIC", e.str("EMBED_OUTPUT_TOPIC", "embeddings")),
-      group: e.str("EMB_INDEX_GROUP", "emb-indexer"),
-      stream: e.str("REDDB_INDEX_STREAM", "emb_index"),
-      shards: e.int("EMB_INDEX_SHARDS", 32, 1, 4096),
-      maxIdsPerShard: e.int("EMB_SHARD_MAX_IDS", 5000, 1),
-      /** Text kept with each indexed vector (characters). */
-      textMaxChars: e.int("EMB_INDEX_TEXT_MAX_CHARS", 2000, 0),
-      batchSize: e.int("EMB_INDEX_BATCH_SIZE", 256, 1),
-      maxWaitSec: e.num("EMB_INDEX_MAX_WAIT_SEC", 0.2, 0),
-      metricsHost: e.str("INDEX_METRICS_HOST", "127.0.0.1"),
-      metricsPort: e.int("INDEX_METRICS_PORT", 9103, 0, 65535),
+      topic: v("EMB_INDEX_TOPIC"),
+      group: v("EMB_INDEX_GROUP"),
+      stream: v("REDDB_INDEX_STREAM"),
+      shards: v("EMB_INDEX_SHARDS"),
+      maxIdsPerShard: v("EMB_SHARD_MAX_IDS"),
+      textMaxChars: v("EMB_INDEX_TEXT_MAX_CHARS"),
+      batchSize: v("EMB_INDEX_BATCH_SIZE"),
+      maxWaitSec: v("EMB_INDEX_MAX_WAIT_SEC"),
+      maxBatchBytes: v("EMB_INDEX_MAX_BATCH_BYTES"),
+      metricsHost: v("INDEX_METRICS_HOST"),
+      metricsPort: v("INDEX_METRICS_PORT"),
     },
     /** The backend: kNN queries, shard stats, DLQ tail, SSE streams. */
     backend: {
-      host: e.str("BACKEND_HOST", "127.0.0.1"),
-      port: e.int("BACKEND_PORT", 8080, 0, 65535),
-      token: e.optional("BACKEND_TOKEN", ""),
-      sparkUiUrl: parseUrl(
-        "SPARK_VECTOR_UI_URL",
-        e.str("SPARK_VECTOR_UI_URL", `http://127.0.0.1:${sparkUiPort}/api/v1`),
-        ["http:", "https:"],
-      ),
-      dlqHttpPath: e.optional("REDDB_DLQ_HTTP_PATH", ""),
-      maxBodyBytes: e.int("BACKEND_MAX_BODY_BYTES", 1024 * 1024, 1024),
+      host: v("BACKEND_HOST"),
+      port: v("BACKEND_PORT"),
+      token: v("BACKEND_TOKEN"),
+      sparkUiUrl: checkUrl("SPARK_VECTOR_UI_URL", v("SPARK_VECTOR_UI_URL"), HTTP),
+      dlqHttpPath: v("REDDB_DLQ_HTTP_PATH"),
+      maxBodyBytes: v("BACKEND_MAX_BODY_BYTES"),
     },
     /** Parquet files (embed worker and parse) roll at this many rows or this age, whichever comes first. */
-    parquet: {
-      rollRows: e.int("PARQUET_ROLL_ROWS", 10_000, 1),
-      rollSec: e.num("PARQUET_ROLL_SEC", 10, 0.01),
-    },
+    parquet: { rollRows: v("PARQUET_ROLL_ROWS"), rollSec: v("PARQUET_ROLL_SEC") },
     /** The parse worker (Bun replacement of the seed's Spark job). */
     parse: {
-      group: e.str("PARSE_GROUP", "parse"),
-      /** JSON fields tried for the text, in order; dotted paths allowed. */
-      textFields: e.list("PARSE_TEXT_FIELDS", ["text", "message", "content", "prompt", "body"]),
-      /** Longer texts are truncated to this many characters and marked `truncated`. */
-      maxTextChars: e.int("PARSE_MAX_TEXT_CHARS", 8192, 1),
-      outputDir: e.optional("VEC_OUTPUT_DIR", ""),
-      batchSize: e.int("PARSE_BATCH_SIZE", 500, 1),
-      maxWaitSec: e.num("PARSE_MAX_WAIT_SEC", 0.2, 0),
-      metricsHost: e.str("PARSE_METRICS_HOST", "127.0.0.1"),
-      metricsPort: e.int("PARSE_METRICS_PORT", 9102, 0, 65535),
+      group: v("PARSE_GROUP"),
+      textFields: v("PARSE_TEXT_FIELDS"),
+      maxTextChars: v("PARSE_MAX_TEXT_CHARS"),
+      outputDir: v("VEC_OUTPUT_DIR"),
+      batchSize: v("PARSE_BATCH_SIZE"),
+      maxWaitSec: v("PARSE_MAX_WAIT_SEC"),
+      maxBatchBytes: v("PARSE_MAX_BATCH_BYTES"),
+      metricsHost: v("PARSE_METRICS_HOST"),
+      metricsPort: v("PARSE_METRICS_PORT"),
     },
     /**
      * The Spark parse job (`up --spark`, pipeline/spark/spark_vectorize.py): the same rules,
@@ -296,38 +651,47 @@ export function loadConfig(env: Env = process.env) {
      * on the parse worker's address.
      */
     spark: {
-      /** `bun` (the default parse worker) or `spark` (the Structured Streaming job). */
-      engine: e.oneOf("PARSE_ENGINE", "bun", ["bun", "spark"] as const),
-      /** pyspark (PyPI) and spark-sql-kafka-0-10_2.13 (Maven Central) release. */
-      version: e.str("SPARK_VERSION", "4.1.1"),
-      master: e.str("SPARK_MASTER", "local[2]"),
-      driverMemory: e.str("SPARK_DRIVER_MEMORY", "1g"),
-      /** The driver's UI and REST API port (on 127.0.0.1); the backend reads SPARK_VECTOR_UI_URL. */
-      uiPort: sparkUiPort,
-      checkpoint: e.str("VEC_CHECKPOINT", join(stateDir, "spark", "checkpoint")),
-      triggerSec: e.num("SPARK_TRIGGER_SEC", 1, 0),
-      /** Where a job without a checkpoint starts: `earliest`, `latest` or Spark's per-partition JSON; empty = the parse group's committed offsets, else earliest. */
-      startingOffsets: e.optional("SPARK_STARTING_OFFSETS", ""),
-      /** Records per micro-batch at most (0 = no limit). */
-      maxOffsetsPerTrigger: e.int("SPARK_MAX_OFFSETS_PER_TRIGGER", 0, 0),
+      engine: v("PARSE_ENGINE"),
+      version: v("SPARK_VERSION"),
+      master: v("SPARK_MASTER"),
+      driverMemory: v("SPARK_DRIVER_MEMORY"),
+      uiPort: v("SPARK_UI_PORT"),
+      checkpoint: v("VEC_CHECKPOINT"),
+      triggerSec: v("SPARK_TRIGGER_SEC"),
+      startingOffsets: v("SPARK_STARTING_OFFSETS"),
+      maxOffsetsPerTrigger: v("SPARK_MAX_OFFSETS_PER_TRIGGER"),
     },
     redis: {
-      url: reddbUrl,
-      namespace: e.str("REDDB_NAMESPACE", "dspy"),
-      token: e.optional("REDDB_TOKEN", ""),
-      stream: e.str("REDDB_STREAM", "embeddings"),
-      dlqStream: e.str("REDDB_DLQ_STREAM", "embeddings_dlq"),
-      mode: e.oneOf("REDDB_MODE", "stream", ["stream", "kv", "both"] as const),
-      /** Streams are capped at about this many entries (XADD MAXLEN ~). */
-      streamMaxLen: e.int("REDDB_STREAM_MAXLEN", 100_000, 1),
-      /** How long a doc_id's last stream append is remembered, so redeliveries are not appended twice. */
-      dedupTtlSec: e.int("REDDB_DEDUP_TTL_SEC", 7 * 24 * 3600, 1),
+      url: v("REDDB_URL"),
+      namespace: v("REDDB_NAMESPACE"),
+      token: v("REDDB_TOKEN"),
+      stream: v("REDDB_STREAM"),
+      dlqStream: v("REDDB_DLQ_STREAM"),
+      mode: v("REDDB_MODE"),
+      streamMaxLen: v("REDDB_STREAM_MAXLEN"),
+      dedupTtlSec: v("REDDB_DEDUP_TTL_SEC"),
     },
-    local,
+    local: {
+      stateDir,
+      cacheDir: v("EMBED_CACHE_DIR"),
+      kafkaVersion: v("KAFKA_VERSION"),
+      kafkaHeap: v("KAFKA_HEAP"),
+      startTimeoutSec: v("EMBED_START_TIMEOUT_SEC"),
+    },
+    logLevel: v("LOG_LEVEL"),
   } as const;
 }
 
 export type Config = ReturnType<typeof loadConfig>;
+
+/** What `up` sets for the processes it starts (variables declaring `up`), `<state>` filled in. */
+export function stackDefaults(stateDir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(VARIABLES) as [string, Variable][]) {
+    if (spec.up !== undefined) out[name] = spec.up.replace("<state>", stateDir);
+  }
+  return out;
+}
 
 /** Names of every topic the project creates on its broker. */
 export function projectTopics(cfg: Config, dlqTopic = cfg.topics.dlq || "embeddings_dlq"): string[] {
@@ -340,4 +704,43 @@ export function parquetDirs(cfg: Config): Record<string, string> {
   if (cfg.embed.writeParquet) dirs.embed_worker_parquet = cfg.embed.parquetDir;
   if (cfg.parse.outputDir) dirs.parse_parquet = cfg.parse.outputDir;
   return dirs;
+}
+
+/** One documented variable: what the docs and `--help` show. */
+export interface VariableDoc {
+  name: string;
+  section: Section;
+  default: string;
+  up?: string;
+  help: string;
+}
+
+/** Every variable, in declaration order, as documented. */
+export function variableDocs(sections?: readonly Section[]): VariableDoc[] {
+  return (Object.entries(VARIABLES) as [string, Variable][])
+    .filter(([, s]) => !sections || sections.includes(s.section))
+    .map(([name, s]) => ({ name, section: s.section, default: s.doc, up: s.up, help: s.help }));
+}
+
+/**
+ * The `Environment` part of a process's `--help`: the variables of its sections (and the
+ * single variables `also` names), with their defaults.
+ */
+export function environmentHelp(sections: readonly Section[], also: readonly VariableName[] = []): string {
+  const docs = variableDocs().filter(
+    (d) => sections.includes(d.section) || also.includes(d.name as VariableName),
+  );
+  const w = Math.max(...docs.map((d) => d.name.length));
+  const plain = (s: string) => s.replace(/`/g, "").replace(/_\((.*)\)_/, "$1");
+  const lines: string[] = [];
+  for (const section of Object.keys(SECTIONS) as Section[]) {
+    const rows = docs.filter((d) => d.section === section);
+    if (rows.length === 0) continue;
+    lines.push(`  ${plain(SECTIONS[section])}:`);
+    for (const d of rows) {
+      const def = d.default ? ` (default ${plain(d.default)}${d.up ? `; up: ${plain(d.up)}` : ""})` : "";
+      lines.push(`    ${d.name.padEnd(w)}  ${plain(d.help)}${def}`);
+    }
+  }
+  return lines.join("\n");
 }

@@ -8,6 +8,18 @@ export interface ConsoleConfig {
   dlqLimit: number;
 }
 
+/** The console's environment variables, declared once (for HELP and the README's table). */
+export const CONSOLE_VARIABLES: readonly { name: string; default: string; help: string }[] = [
+  { name: "BACKEND_URL", default: "`http://127.0.0.1:8080`", help: "the backend the console talks to" },
+  { name: "BACKEND_TOKEN", default: "_(empty)_", help: 'sent as "Authorization: Bearer <token>" when set' },
+  { name: "TUI_SAVE_DIR", default: "_(the working directory)_", help: 'folder for DLQ files saved with "s"' },
+  { name: "TUI_DLQ_LIMIT", default: "`200`", help: "DLQ entries fetched for view 6 (at most 10000)" },
+  { name: "NO_COLOR", default: "_(unset)_", help: "when set (non-empty), no colours" },
+];
+
+const plain = (s: string) => s.replace(/`/g, "").replace(/^_\((.*)\)_$/, "$1");
+const nameWidth = Math.max(...CONSOLE_VARIABLES.map((v) => v.name.length));
+
 export const HELP = `Usage: bun tui/main.tsx [--backend URL]
 
 The operator console: health, throughput, Spark, Parquet, embedding, index, DLQ and kNN
@@ -19,11 +31,7 @@ Options:
   -h, --help      this text
 
 Environment:
-  BACKEND_URL     backend address (default http://127.0.0.1:8080)
-  BACKEND_TOKEN   sent as "Authorization: Bearer <token>" when set
-  TUI_SAVE_DIR    folder for DLQ files saved with "s" (default: the working directory)
-  TUI_DLQ_LIMIT   DLQ entries fetched for view 6 (default 200, at most 10000)
-  NO_COLOR        when set (non-empty), no colours
+${CONSOLE_VARIABLES.map((v) => `  ${v.name.padEnd(nameWidth)}  ${v.help} (default ${plain(v.default)})`).join("\n")}
 
 Keys: 1-7 views, / search, ? all keys, q or Ctrl-C quit.`;
 

@@ -15,16 +15,16 @@ helpIfAsked(
   "bun pipeline/workers/backend.ts",
   "Serves POST/GET /api/knn/query (exact cosine top-k over an in-memory copy of the Redis index, kept current by\n" +
     "following the index stream), GET /api/knn/shards, GET /api/embed-worker/dlq, SSE streams of every component.",
-  [
-    ["BACKEND_HOST / BACKEND_PORT", "listen address (127.0.0.1:8080)"],
-    ["BACKEND_TOKEN", "when set, every endpoint requires Authorization: Bearer <token>"],
-    ["REDDB_URL / REDDB_NAMESPACE / REDDB_INDEX_STREAM / REDDB_DLQ_STREAM", "Redis and its keys"],
-    ["EMB_INDEX_SHARDS", "shards of the index"],
-    ["INFERMESH_URL / INFERMESH_API_KEY", "embeds free-text queries"],
-    ["EMBED_METRICS_PORT / PARSE_METRICS_PORT / INDEX_METRICS_PORT", "workers polled for the streams"],
-    ["EMBED_PARQUET_DIR / VEC_OUTPUT_DIR", "Parquet folders for the vectorizer stream"],
-    ["SPARK_VECTOR_UI_URL", "Spark REST API (http://127.0.0.1:4041/api/v1)"],
-  ],
+  {
+    sections: ["backend", "redis", "index", "infermesh", "logging"],
+    also: [
+      "EMBED_METRICS_PORT",
+      "PARSE_METRICS_PORT",
+      "EMBED_PARQUET_DIR",
+      "VEC_OUTPUT_DIR",
+      "SPARK_UI_PORT",
+    ],
+  },
 );
 
 const cfg = loadConfig();

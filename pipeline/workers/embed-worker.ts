@@ -16,26 +16,7 @@ helpIfAsked(
   "bun pipeline/workers/embed-worker.ts",
   "Batches embedding_input records, embeds them through InferMesh POST /embed and writes the enriched records\n" +
     "to Kafka, Parquet and Redis; failures go to the DLQ with their reason. Offsets are committed after every sink.",
-  [
-    ["KAFKA_BOOTSTRAP_SERVERS", "brokers"],
-    ["EMBED_INPUT_TOPIC / EMBED_OUTPUT_TOPIC / EMBED_GROUP", "topics and consumer group"],
-    [
-      "INFERMESH_URL / EMBED_MODEL / INFERMESH_API_KEY",
-      "embedding service (INFERMESH_URL: comma list for several)",
-    ],
-    ["INFERMESH_CONCURRENCY", "requests in flight per batch (a batch is split across them)"],
-    [
-      "INFERMESH_TIMEOUT_SEC / INFERMESH_RETRIES / INFERMESH_BACKOFF_SEC",
-      "per-call timeout and quick retries",
-    ],
-    ["EMBED_BATCH_SIZE / EMBED_MAX_WAIT_SEC / EMBED_MAX_BATCH_BYTES", "batching"],
-    ["EMBED_NORMALIZE", "scale vectors to unit length"],
-    ["EMBED_CACHE_TTL / EMBED_CACHE_MAX / EMBED_CACHE_WARMUP", "LRU cache"],
-    ["EMBED_WRITE_PARQUET / EMBED_PARQUET_DIR", "Parquet sink"],
-    ["REDDB_URL / REDDB_NAMESPACE / REDDB_STREAM / REDDB_MODE", "Redis sink"],
-    ["EMBED_DLQ_TOPIC / REDDB_DLQ_STREAM", "DLQ targets"],
-    ["EMBED_METRICS_HOST / EMBED_METRICS_PORT", "/health and /metrics"],
-  ],
+  { sections: ["kafka", "topics", "worker", "dlq", "redis", "embed", "infermesh", "parquet", "logging"] },
 );
 
 await runWorker<EmbeddedRecord>({

@@ -1,19 +1,20 @@
-/** `--help` for worker entry points: usage plus the env variables the worker reads. */
+/** `--help` for worker entry points: usage, what it does, and the variables it reads (from pipeline/config.ts). */
+import { environmentHelp, type Section, type VariableName } from "../config.ts";
+
 export function helpIfAsked(
   usage: string,
   description: string,
-  env: [name: string, meaning: string][],
+  env: { sections: readonly Section[]; also?: readonly VariableName[] },
 ): void {
   if (!process.argv.includes("--help") && !process.argv.includes("-h")) return;
-  const w = Math.max(...env.map(([n]) => n.length));
   console.log(
     [
       `Usage: ${usage}`,
       "",
       description,
       "",
-      "Environment (defaults in README.md):",
-      ...env.map(([n, m]) => `  ${n.padEnd(w)}  ${m}`),
+      "Environment (every variable: README.md, Configuration):",
+      environmentHelp(env.sections, env.also),
     ].join("\n"),
   );
   process.exit(0);

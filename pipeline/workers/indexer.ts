@@ -9,16 +9,7 @@ helpIfAsked(
   "bun pipeline/workers/indexer.ts",
   "Consumes embedded records and keeps the sharded kNN layout in Redis: embvec:{doc_id}, shard:{n}:ids (newest\n" +
     "EMB_SHARD_MAX_IDS per shard, evicted vectors deleted with their ids), and the change stream the backend follows.",
-  [
-    ["KAFKA_BOOTSTRAP_SERVERS", "brokers"],
-    ["EMB_INDEX_TOPIC / EMB_INDEX_GROUP", "input topic and consumer group"],
-    ["REDDB_URL / REDDB_NAMESPACE / REDDB_INDEX_STREAM", "Redis and the change stream"],
-    ["EMB_INDEX_SHARDS / EMB_SHARD_MAX_IDS", "sharding and the per-shard cap"],
-    ["EMB_INDEX_TEXT_MAX_CHARS", "text kept with each vector"],
-    ["EMB_INDEX_BATCH_SIZE / EMB_INDEX_MAX_WAIT_SEC", "batching"],
-    ["EMBED_DLQ_TOPIC / REDDB_DLQ_STREAM", "DLQ targets"],
-    ["INDEX_METRICS_HOST / INDEX_METRICS_PORT", "/health and /metrics"],
-  ],
+  { sections: ["kafka", "topics", "worker", "dlq", "redis", "index", "logging"] },
 );
 
 await runWorker<IndexedRecord>({
@@ -28,7 +19,7 @@ await runWorker<IndexedRecord>({
   topics: (cfg) => [cfg.index.topic],
   batch: (cfg) => ({
     maxItems: cfg.index.batchSize,
-    maxBytes: 16 * 1024 * 1024,
+    maxBytes: cfg.index.maxBatchBytes,
     maxWaitMs: cfg.index.maxWaitSec * 1000,
   }),
   listen: (cfg) => ({ host: cfg.index.metricsHost, port: cfg.index.metricsPort }),

@@ -5,7 +5,7 @@
  * pipeline/infermesh/server.ts). Progress goes to stderr; one line on stdout says where it
  * listens once the models are ready. SIGTERM/SIGINT stop it after in-flight requests.
  */
-import { type Config, ConfigError, loadConfig } from "../config.ts";
+import { type Config, ConfigError, environmentHelp, loadConfig } from "../config.ts";
 import { createInfermeshServer, type InfermeshServer } from "../infermesh/server.ts";
 import { ensureGloveCache, type ProgressFn } from "../models/glove-cache.ts";
 import { ensureMiniLm } from "../models/minilm-setup.ts";
@@ -27,20 +27,8 @@ Options:
   --prepare   only prepare the model files (if missing or stale) and exit
   -h, --help  show this help
 
-Environment (default):
-  INFERMESH_HOST             address to bind (127.0.0.1)
-  INFERMESH_PORT             port, 0 = any free one (9000)
-  INFERMESH_MODELS           comma list of models to serve; the first is the default
-                             (sentence-transformers/all-MiniLM-L6-v2,sentence-transformers/all-MiniLM-L6-v2-int8,glove-100d-sif,hash-384)
-  INFERMESH_PROCESSES        server processes sharing the port (SO_REUSEPORT), each with all models (1)
-  INFERMESH_THREADS          onnxruntime intra-op threads per process (cores / INFERMESH_PROCESSES)
-  INFERMESH_MAX_BATCH        texts per model batch; concurrent requests share batches (32)
-  INFERMESH_MAX_BATCH_TOKENS padded tokens per model batch (8192)
-  INFERMESH_API_KEY          bearer token required by POST /embed (empty = none)
-  INFERMESH_MAX_INPUTS       inputs per request, more -> 413 (512)
-  INFERMESH_MAX_BODY_BYTES   request body bytes, more -> 413 (8388608)
-  INFERMESH_MAX_TEXT_CHARS   characters per input, more -> 400 (32768)
-  EMBED_CACHE_DIR            cache folder: models/all-minilm-l6-v2-v1/, models/glove-100d-v1.bin (~/.cache/rl-embeddings)`;
+Environment (every variable: README.md, Configuration):
+${environmentHelp(["infermeshServer", "logging"], ["INFERMESH_API_KEY", "EMBED_CACHE_DIR"])}`;
 
 const stderrProgress: ProgressFn = (message) => process.stderr.write(`infermesh: ${message}\n`);
 

@@ -12,18 +12,7 @@ helpIfAsked(
   "bun pipeline/workers/parse.ts",
   "Consumes agent results, extracts text and doc_id, publishes {text, topic, kafka_ts, doc_id} keyed by doc_id.\n" +
     "Null values and blank texts go to the DLQ; offsets are committed after the produce is acknowledged.",
-  [
-    ["KAFKA_BOOTSTRAP_SERVERS", "brokers"],
-    ["SPARK_KAFKA_TOPICS", "source topics (comma list)"],
-    ["SINK_INPUT_TOPIC", "output topic"],
-    ["PARSE_GROUP", "consumer group"],
-    ["PARSE_TEXT_FIELDS", "JSON fields tried for the text, dotted paths allowed"],
-    ["PARSE_MAX_TEXT_CHARS", "longer texts are truncated and marked"],
-    ["PARSE_BATCH_SIZE / PARSE_MAX_WAIT_SEC", "batching"],
-    ["VEC_OUTPUT_DIR", "Parquet of parsed rows (empty = off)"],
-    ["EMBED_DLQ_TOPIC / REDDB_URL / REDDB_DLQ_STREAM", "DLQ targets"],
-    ["PARSE_METRICS_HOST / PARSE_METRICS_PORT", "/health and /metrics"],
-  ],
+  { sections: ["kafka", "topics", "worker", "dlq", "redis", "parse", "parquet", "logging"] },
 );
 
 await runWorker<EmbeddingInput>({
@@ -33,7 +22,7 @@ await runWorker<EmbeddingInput>({
   topics: (cfg) => cfg.topics.source,
   batch: (cfg) => ({
     maxItems: cfg.parse.batchSize,
-    maxBytes: 8 * 1024 * 1024,
+    maxBytes: cfg.parse.maxBatchBytes,
     maxWaitMs: cfg.parse.maxWaitSec * 1000,
   }),
   listen: (cfg) => ({ host: cfg.parse.metricsHost, port: cfg.parse.metricsPort }),

@@ -109,7 +109,7 @@ export async function runWorker<T>(
     process: stage.process,
     sinks: stage.sinks,
     dlq,
-    backoff: { baseSec: cfg.embed.backoffSec || 0.5, maxSec: cfg.embed.maxBackoffSec },
+    backoff: { baseSec: cfg.worker.backoffSec || 0.5, maxSec: cfg.worker.maxBackoffSec },
     metrics,
     log,
     onFatal: (err) => {

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Config, loadConfig } from "../../pipeline/config.ts";
+import { type Config, loadConfig, stackDefaults } from "../../pipeline/config.ts";
 import { kafkaHealthy, redisHealthy } from "./health.ts";
 import {
   ensureKafkaJars,
@@ -95,13 +95,7 @@ export function stackEnv(
   env: Record<string, string | undefined> = process.env,
 ): Record<string, string | undefined> {
   const base = loadConfig(env);
-  const defaults: Record<string, string> = {
-    EMBED_DLQ_TOPIC: "embeddings_dlq",
-    EMBED_WRITE_PARQUET: "1",
-    EMBED_PARQUET_DIR: join(base.local.stateDir, "parquet", "embeddings"),
-    VEC_OUTPUT_DIR: join(base.local.stateDir, "parquet", "parsed"),
-    EMBED_METRICS_PORT: "9101",
-  };
+  const defaults = stackDefaults(base.local.stateDir);
   // A stack brought up with --spark stays on Spark (even if the job died) until `down`.
   if (readRecord(base.local.stateDir, SPARK_COMPONENT)) defaults.PARSE_ENGINE = "spark";
   const out = { ...env };

@@ -63,6 +63,8 @@ async function lane(name: string) {
     PARQUET_ROLL_SEC: "1",
     INFERMESH_BACKOFF_SEC: "0.1",
     INFERMESH_MAX_BACKOFF_SEC: "0.5",
+    WORKER_BACKOFF_SEC: "0.1",
+    WORKER_MAX_BACKOFF_SEC: "0.5",
     INFERMESH_TIMEOUT_SEC: "2",
   };
 }
