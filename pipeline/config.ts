@@ -492,7 +492,7 @@ export const VARIABLES = {
   }),
   SPARK_VECTOR_UI_URL: str((get) => `http://127.0.0.1:${get("SPARK_UI_PORT")}/api/v1`, {
     section: "backend",
-    doc: "`http://127.0.0.1:${SPARK_UI_PORT}/api/v1`",
+    doc: "`http://127.0.0.1:<SPARK_UI_PORT>/api/v1`",
     help: "Spark REST API polled by the backend",
   }),
   REDDB_DLQ_HTTP_PATH: optional("", {
