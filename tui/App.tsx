@@ -12,15 +12,16 @@ import { ThemeProvider, type Tone } from "./components/theme.tsx";
 import { clock } from "./format.ts";
 import type { Effects } from "./keys/bindings.ts";
 import { footerBindings, handleKey, helpGroups } from "./keys/dispatch.ts";
+import { downText } from "./state/selectors.ts";
 import type { Store } from "./state/store.ts";
 import type { State, ViewId } from "./state/types.ts";
 import { useThrottledState } from "./use-throttled-state.ts";
-import { downText, type ViewProps } from "./views/common.tsx";
 import { Dlq, detailLines } from "./views/Dlq.tsx";
 import { Embed } from "./views/Embed.tsx";
 import { Index } from "./views/Index.tsx";
 import { Knn } from "./views/Knn.tsx";
 import { Overview } from "./views/Overview.tsx";
+import type { ViewProps } from "./views/props.ts";
 import { Spark } from "./views/Spark.tsx";
 import { Vectorizer } from "./views/Vectorizer.tsx";
 

@@ -1,6 +1,7 @@
 /**
  * Pure text helpers of the console: display width, fitting a string into a number of
- * terminal cells, and the number/time formats every view shares. Nothing here knows React.
+ * terminal cells, and the number/time formats and short texts every view shares. Nothing here
+ * knows React.
  */
 
 const segmenter = new Intl.Segmenter();
@@ -125,3 +126,8 @@ export function duration(sec: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
   return `${Math.floor(s / 3600)}h${two(Math.floor((s % 3600) / 60))}m`;
 }
+
+/** Label + value pairs on one line: "in 12/s · out 11/s". */
+export const pairs = (items: [string, string][]): string => items.map(([k, v]) => `${k} ${v}`).join(" · ");
+
+export const REPLAY_HINT = "no records yet — replay a fixture: bun run replay fixtures/agent-results.jsonl";

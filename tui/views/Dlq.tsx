@@ -8,9 +8,10 @@ import { Placeholder } from "../components/Placeholder.tsx";
 import { Table } from "../components/Table.tsx";
 import { wrapText } from "../components/text.ts";
 import { clock, count, dateTime, fit, oneLine } from "../format.ts";
+import { downText } from "../state/selectors.ts";
 import type { DlqEntry } from "../state/types.ts";
-import { downText, type ViewProps } from "./common.tsx";
 import { dlqTotals } from "./Overview.tsx";
+import type { ViewProps } from "./props.ts";
 
 const str = (v: unknown): string =>
   v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v);

@@ -4,14 +4,15 @@
  */
 import { Box, Text } from "ink";
 import { Chart } from "../components/Chart.tsx";
+import { HealthCell } from "../components/HealthCell.tsx";
 import { Label, Line } from "../components/Line.tsx";
 import { Prompt } from "../components/Prompt.tsx";
 import { Sparkline } from "../components/Sparkline.tsx";
-import { count, fit, oneLine, rate } from "../format.ts";
+import { count, fit, oneLine, pairs, REPLAY_HINT, rate } from "../format.ts";
 import { allHealth, live } from "../state/health.ts";
 import { WORKERS, type WorkerName, type WorkerSnapshot } from "../state/types.ts";
 import { lastValues } from "../state/window.ts";
-import { HealthCell, pairs, REPLAY_HINT, type ViewProps } from "./common.tsx";
+import type { ViewProps } from "./props.ts";
 
 const LABEL = 12;
 

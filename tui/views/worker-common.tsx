@@ -1,7 +1,6 @@
 /** The worker part shared by views 3, 4 and 5: status line and "DLQ by reason". */
-import { clock, count } from "../format.ts";
+import { clock, count, REPLAY_HINT } from "../format.ts";
 import type { State, WorkerName, WorkerSnapshot } from "../state/types.ts";
-import { REPLAY_HINT } from "./common.tsx";
 
 export type Reporting = WorkerSnapshot & { reachable: true };
 

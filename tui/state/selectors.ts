@@ -1,0 +1,36 @@
+/**
+ * Selectors: why a stream or a worker has nothing to show, and since when, read from the
+ * state. Pure, no React: the views turn these into lines.
+ */
+import { clock, duration } from "../format.ts";
+import type { Link, State, StreamName } from "./types.ts";
+
+/** "down since 12:03:04 · retry in 4s". */
+export function downText(link: Link, now: number): string {
+  const retry =
+    link.retryAt !== undefined ? ` · retry in ${duration(Math.max(0, (link.retryAt - now) / 1000))}` : "";
+  return `since ${clock(link.since)}${retry}`;
+}
+
+/**
+ * Why a stream has nothing to show yet (waiting, or down with its error), or undefined when
+ * it has data.
+ */
+export function noStreamData(state: State, stream: StreamName): string[] | undefined {
+  const slot = state.streams[stream];
+  if (slot.last !== undefined) return undefined;
+  if (slot.link.status === "down") {
+    return [
+      `no data from the ${stream} stream: ${slot.link.error ?? "down"}`,
+      `disconnected ${downText(slot.link, state.now)} — backend ${state.backendUrl}`,
+    ];
+  }
+  return [`waiting for the ${stream} stream from ${state.backendUrl} …`];
+}
+
+/** A one-line warning when a stream is down but older data is still shown, else undefined. */
+export function staleText(state: State, stream: StreamName): string | undefined {
+  const slot = state.streams[stream];
+  if (slot.link.status !== "down" || slot.at === undefined) return undefined;
+  return `stale: ${stream} stream down ${downText(slot.link, state.now)} (data from ${clock(slot.at)})`;
+}
