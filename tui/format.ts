@@ -131,3 +131,11 @@ export function duration(sec: number): string {
 export const pairs = (items: [string, string][]): string => items.map(([k, v]) => `${k} ${v}`).join(" · ");
 
 export const REPLAY_HINT = "no records yet — replay a fixture: bun run replay fixtures/agent-results.jsonl";
+
+/** "reason n · reason n", largest first; a friendly text when there is none. */
+export function reasonsText(byReason: unknown): string {
+  const entries = Object.entries(typeof byReason === "object" && byReason !== null ? byReason : {})
+    .filter((e): e is [string, number] => typeof e[1] === "number" && e[1] > 0)
+    .sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? "none" : entries.map(([k, n]) => `${k} ${count(n)}`).join(" · ");
+}

@@ -3,7 +3,7 @@
  * state. Pure, no React: the views turn these into lines.
  */
 import { clock, duration } from "../format.ts";
-import type { Link, State, StreamName } from "./types.ts";
+import type { Link, State, StreamName, WorkerName, WorkerSnapshot } from "./types.ts";
 
 /** "down since 12:03:04 · retry in 4s". */
 export function downText(link: Link, now: number): string {
@@ -34,3 +34,34 @@ export function staleText(state: State, stream: StreamName): string | undefined 
   if (slot.link.status !== "down" || slot.at === undefined) return undefined;
   return `stale: ${stream} stream down ${downText(slot.link, state.now)} (data from ${clock(slot.at)})`;
 }
+
+/** A worker snapshot from a worker that answered. */
+export type Reporting = WorkerSnapshot & { reachable: true };
+
+/** The worker snapshot when it is reporting, else a one-line explanation. */
+export function workerOrWhy(
+  state: State,
+  name: WorkerName,
+): { w: Reporting } | { why: string; tone: "bad" | "muted" } {
+  const slot = state.streams[name];
+  const last = slot.last;
+  if (last === undefined) {
+    return slot.link.status === "down"
+      ? {
+          why: `${name}: no data, stream down since ${clock(slot.link.since)} (${slot.link.error ?? "?"})`,
+          tone: "bad",
+        }
+      : { why: `${name}: waiting for data …`, tone: "muted" };
+  }
+  if (!last.reachable) {
+    const since = slot.componentDownSince;
+    return {
+      why: `${name} unreachable${since ? ` since ${clock(since)}` : ""}${last.detail ? `: ${last.detail}` : ""}`,
+      tone: "bad",
+    };
+  }
+  return { w: last };
+}
+
+/** Whether a worker has seen no record yet. */
+export const noRecords = (w: Reporting): boolean => (w.metrics.records_in ?? 0) === 0;

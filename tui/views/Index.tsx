@@ -5,9 +5,8 @@ import { Placeholder } from "../components/Placeholder.tsx";
 import { Table } from "../components/Table.tsx";
 import { bar } from "../components/text.ts";
 import { bytes, clock, count, pairs, REPLAY_HINT, rate } from "../format.ts";
-import { downText } from "../state/selectors.ts";
+import { downText, workerOrWhy } from "../state/selectors.ts";
 import type { ViewProps } from "./props.ts";
-import { workerOrWhy } from "./worker-common.tsx";
 
 export function Index({ state, width, height }: ViewProps) {
   const shards = state.shards;
