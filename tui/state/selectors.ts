@@ -1,9 +1,18 @@
 /**
- * Selectors: why a stream or a worker has nothing to show, and since when, read from the
- * state. Pure, no React: the views turn these into lines.
+ * Selectors several views share: why a stream or a worker has nothing to show (and since
+ * when), which worker snapshots are reporting, the DLQ totals. Pure, no React: the views turn
+ * these into lines.
  */
 import { clock, duration } from "../format.ts";
-import type { Link, State, StreamName, WorkerName, WorkerSnapshot } from "./types.ts";
+import { live } from "./health.ts";
+import {
+  type Link,
+  type State,
+  type StreamName,
+  WORKERS,
+  type WorkerName,
+  type WorkerSnapshot,
+} from "./types.ts";
 
 /** "down since 12:03:04 · retry in 4s". */
 export function downText(link: Link, now: number): string {
@@ -65,3 +74,23 @@ export function workerOrWhy(
 
 /** Whether a worker has seen no record yet. */
 export const noRecords = (w: Reporting): boolean => (w.metrics.records_in ?? 0) === 0;
+
+/** The snapshot when its worker answered, else undefined. */
+export function reachable(w: WorkerSnapshot | undefined): Reporting | undefined {
+  return w?.reachable ? w : undefined;
+}
+
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+/** DLQ totals from the workers' counters (`dlq_records`, `dlq_by_reason`). */
+export function dlqTotals(state: State): {
+  total: number | null;
+  byWorker: [WorkerName, number][];
+} {
+  const byWorker: [WorkerName, number][] = [];
+  for (const w of WORKERS) {
+    const n = num(reachable(live(state, w))?.metrics.dlq_records);
+    if (n !== null) byWorker.push([w, n]);
+  }
+  return { total: byWorker.length ? byWorker.reduce((s, [, n]) => s + n, 0) : null, byWorker };
+}

@@ -8,9 +8,8 @@ import { Placeholder } from "../components/Placeholder.tsx";
 import { Table } from "../components/Table.tsx";
 import { wrapText } from "../components/text.ts";
 import { clock, count, dateTime, fit, oneLine } from "../format.ts";
-import { downText } from "../state/selectors.ts";
+import { dlqTotals, downText } from "../state/selectors.ts";
 import type { DlqEntry } from "../state/types.ts";
-import { dlqTotals } from "./Overview.tsx";
 import type { ViewProps } from "./props.ts";
 
 const str = (v: unknown): string =>
