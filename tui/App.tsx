@@ -5,22 +5,24 @@
 import { Box, useInput, useWindowSize } from "ink";
 import type { FC } from "react";
 import { Footer } from "./components/Footer.tsx";
-import { HelpOverlay, helpColumns } from "./components/HelpOverlay.tsx";
+import { HelpOverlay } from "./components/HelpOverlay.tsx";
 import { StatusLine } from "./components/StatusLine.tsx";
 import { TabBar } from "./components/TabBar.tsx";
 import { ThemeProvider, type Tone } from "./components/theme.tsx";
 import { clock } from "./format.ts";
 import type { Effects } from "./keys/bindings.ts";
 import { footerBindings, handleKey, helpGroups } from "./keys/dispatch.ts";
+import { bodyRows, pageRows, scrollLimits } from "./layout.ts";
+import { downText } from "./state/selectors.ts";
 import type { Store } from "./state/store.ts";
 import type { State, ViewId } from "./state/types.ts";
 import { useThrottledState } from "./use-throttled-state.ts";
-import { downText, type ViewProps } from "./views/common.tsx";
-import { Dlq, detailLines } from "./views/Dlq.tsx";
+import { Dlq } from "./views/Dlq.tsx";
 import { Embed } from "./views/Embed.tsx";
 import { Index } from "./views/Index.tsx";
 import { Knn } from "./views/Knn.tsx";
 import { Overview } from "./views/Overview.tsx";
+import type { ViewProps } from "./views/props.ts";
 import { Spark } from "./views/Spark.tsx";
 import { Vectorizer } from "./views/Vectorizer.tsx";
 
@@ -33,9 +35,6 @@ const VIEW_COMPONENTS: Record<ViewId, FC<ViewProps>> = {
   dlq: Dlq,
   knn: Knn,
 };
-
-/** Rows taken by the tab bar, the status line and the footer. */
-export const CHROME_ROWS = 3;
 
 /** The status line's connection text. */
 export function connectionText(state: State): { text: string; tone?: Tone } {
@@ -70,26 +69,25 @@ export function App({ store, effects, color, fps = 10 }: AppProps) {
   const state = useThrottledState(store, 1000 / fps);
   const { columns, rows } = useWindowSize();
   const width = Math.max(1, columns);
-  const bodyHeight = Math.max(1, rows - CHROME_ROWS);
+  const bodyHeight = bodyRows(rows);
 
   useInput((input, key) => {
-    const visible = bodyHeight - 1;
     /** How far the overlays can scroll at this size (for the state of the moment). */
     const limits = () => {
       const now = store.getState();
-      const entry = now.ui.dlq.detail?.entry;
-      const helpCols = helpColumns(helpGroups(now), width, visible);
-      return {
-        detail: entry ? detailLines(entry, width).length - visible : 0,
-        help: Math.max(...helpCols.map((c) => c.length)) - visible,
-      };
+      return scrollLimits({
+        entry: now.ui.dlq.detail?.entry,
+        help: helpGroups(now),
+        width,
+        height: bodyHeight,
+      });
     };
     handleKey(
       {
         getState: store.getState,
         dispatch: store.dispatch,
         effects,
-        page: Math.max(1, bodyHeight - 3),
+        page: pageRows(bodyHeight),
         limits,
       },
       input,

@@ -1,6 +1,7 @@
 /**
  * Pure text helpers of the console: display width, fitting a string into a number of
- * terminal cells, and the number/time formats every view shares. Nothing here knows React.
+ * terminal cells, and the number/time formats and short texts every view shares. Nothing here
+ * knows React.
  */
 
 const segmenter = new Intl.Segmenter();
@@ -124,4 +125,17 @@ export function duration(sec: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
   return `${Math.floor(s / 3600)}h${two(Math.floor((s % 3600) / 60))}m`;
+}
+
+/** Label + value pairs on one line: "in 12/s · out 11/s". */
+export const pairs = (items: [string, string][]): string => items.map(([k, v]) => `${k} ${v}`).join(" · ");
+
+export const REPLAY_HINT = "no records yet — replay a fixture: bun run replay fixtures/agent-results.jsonl";
+
+/** "reason n · reason n", largest first; a friendly text when there is none. */
+export function reasonsText(byReason: unknown): string {
+  const entries = Object.entries(typeof byReason === "object" && byReason !== null ? byReason : {})
+    .filter((e): e is [string, number] => typeof e[1] === "number" && e[1] > 0)
+    .sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? "none" : entries.map(([k, n]) => `${k} ${count(n)}`).join(" · ");
 }

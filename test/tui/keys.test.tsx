@@ -3,13 +3,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { detailLines } from "../../tui/dlq-entry.ts";
 import { count, fit, ms, oneLine } from "../../tui/format.ts";
 import { BINDINGS } from "../../tui/keys/bindings.ts";
 import { footerBindings } from "../../tui/keys/dispatch.ts";
 import type { KnnRequest } from "../../tui/sources/knn.ts";
 import { initialState } from "../../tui/state/reducer.ts";
 import type { KnnResult } from "../../tui/state/types.ts";
-import { detailLines } from "../../tui/views/Dlq.tsx";
 import { dlq, knn as knnFixture } from "./expected.ts";
 import { fixture, type Harness, KEYS, renderConsole } from "./helpers.tsx";
 

@@ -110,7 +110,7 @@ describe.if(hasScript)("in a real terminal", () => {
   }, 20_000);
 });
 
-describe("record-fixtures", () => {
+describe("record-tui", () => {
   let backend: FakeBackend;
   let out = "";
   beforeAll(async () => {
@@ -125,7 +125,7 @@ describe("record-fixtures", () => {
 
   test("captures N events per stream and the JSON endpoints into files the tests can read", async () => {
     const r = Bun.spawn(
-      [bun, join(ROOT, "tui/record-fixtures.ts"), "--out", out, "--events", "3", "--timeout", "10"],
+      [bun, join(ROOT, "scripts/record-tui.ts"), "--out", out, "--events", "3", "--timeout", "10"],
       {
         cwd: ROOT,
         env: { ...process.env, BACKEND_URL: backend.url, BACKEND_TOKEN: "rec" },
@@ -165,10 +165,10 @@ describe("record-fixtures", () => {
   }, 20_000);
 
   test("--help, and a clear failure when the backend does not answer", () => {
-    const help = Bun.spawnSync([bun, join(ROOT, "tui/record-fixtures.ts"), "--help"]);
+    const help = Bun.spawnSync([bun, join(ROOT, "scripts/record-tui.ts"), "--help"]);
     expect(help.exitCode).toBe(0);
-    expect(help.stdout.toString()).toContain("Usage: bun tui/record-fixtures.ts");
-    const down = Bun.spawnSync([bun, join(ROOT, "tui/record-fixtures.ts"), "--out", out], {
+    expect(help.stdout.toString()).toContain("Usage: bun scripts/record-tui.ts");
+    const down = Bun.spawnSync([bun, join(ROOT, "scripts/record-tui.ts"), "--out", out], {
       env: { ...process.env, BACKEND_URL: "http://127.0.0.1:9" },
     });
     expect(down.exitCode).toBe(1);

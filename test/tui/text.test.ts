@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { helpColumns } from "../../tui/components/HelpOverlay.tsx";
 import {
   bar,
   chartLines,
@@ -12,6 +11,7 @@ import {
   tableRow,
   wrapText,
 } from "../../tui/components/text.ts";
+import { detailLines, preview } from "../../tui/dlq-entry.ts";
 import {
   bytes,
   cellWidth,
@@ -23,7 +23,7 @@ import {
   rate,
   truncate,
 } from "../../tui/format.ts";
-import { detailLines, preview } from "../../tui/views/Dlq.tsx";
+import { helpColumns } from "../../tui/layout.ts";
 
 describe("format", () => {
   test("cell widths count wide characters twice", () => {

@@ -3,8 +3,8 @@
  * from the same files, see expected.ts), plus empty and down states.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { preview } from "../../tui/dlq-entry.ts";
 import { bytes, clock, count, ms, rate } from "../../tui/format.ts";
-import { preview } from "../../tui/views/Dlq.tsx";
 import { dlq, last, metrics, shards } from "./expected.ts";
 import { fixture, type Harness, renderConsole, streamFixture } from "./helpers.tsx";
 

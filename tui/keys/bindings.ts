@@ -1,8 +1,9 @@
 /**
  * Key bindings as data. Each binding names its keys, a label for the footer, a description
  * for the help overlay, when it is enabled, and its action. The table's order is the
- * dispatch priority: the first enabled binding matching a key wins. The footer and the `?`
- * overlay are generated from this table, so they cannot drift from what the keys do.
+ * dispatch priority: the first enabled binding matching a key wins. The footer, the `?`
+ * overlay and docs/keybindings.md are generated from this table, so they cannot drift from
+ * what the keys do.
  */
 import { oneLine } from "../format.ts";
 import type { Dispatch } from "../state/store.ts";
@@ -42,17 +43,49 @@ export interface Binding {
   group: Group;
   /** Shown in the footer when enabled. */
   footer: boolean;
-  when(s: State): boolean;
+  when: When;
   run(ctx: KeyContext, key: string, input: string): void;
 }
 
-const helpOpen = (s: State) => s.ui.help.open;
-const typing = (s: State) => !helpOpen(s) && s.ui.focus === "prompt";
-const detailOpen = (s: State) =>
-  !helpOpen(s) && !typing(s) && s.ui.view === "dlq" && s.ui.dlq.detail !== null;
+/** When a binding is enabled: a test on the state, with the words the docs use for it. */
+export interface When {
+  (s: State): boolean;
+  readonly text: string;
+}
+
+const when = (text: string, test: (s: State) => boolean): When =>
+  Object.assign((s: State) => test(s), { text });
+
+/** Both `a` and `b` (described as "a, b"). */
+const and = (a: When, b: When): When => when(`${a.text}, ${b.text}`, (s) => a(s) && b(s));
+
+const viewName = (v: ViewId) => {
+  const view = VIEWS.find((x) => x.id === v);
+  return view ? `${view.key} ${view.title}` : v;
+};
+
+const always = when("always", () => true);
+const helpOpen = when("the help overlay is open", (s) => s.ui.help.open);
+const typing = when("the prompt has the focus", (s) => !helpOpen(s) && s.ui.focus === "prompt");
+const detailOpen = when(
+  `a DLQ entry is open (view ${viewName("dlq")})`,
+  (s) => !helpOpen(s) && !typing(s) && s.ui.view === "dlq" && s.ui.dlq.detail !== null,
+);
 /** No overlay, no focused prompt. */
-const normal = (s: State) => !helpOpen(s) && !typing(s) && !detailOpen(s);
-const inView = (v: ViewId) => (s: State) => normal(s) && s.ui.view === v;
+const normal = when(
+  "no overlay open, prompt not focused",
+  (s) => !helpOpen(s) && !typing(s) && !detailOpen(s),
+);
+const inView = (v: ViewId) =>
+  when(`view ${viewName(v)}, no overlay open, prompt not focused`, (s) => normal(s) && s.ui.view === v);
+const dlqEntries = and(
+  inView("dlq"),
+  when("the tail has entries", (s) => (s.dlq.data?.items.length ?? 0) > 0),
+);
+const knnResults = and(
+  inView("knn"),
+  when("a search returned neighbours", (s) => (s.ui.knn.result?.neighbors.length ?? 0) > 0),
+);
 
 const step = (key: string, page: number) =>
   key === "up" ? -1 : key === "down" ? 1 : key === "pageup" ? -page : key === "pagedown" ? page : 0;
@@ -66,7 +99,7 @@ export const BINDINGS: Binding[] = [
     description: "quit, also while typing",
     group: "Global",
     footer: false,
-    when: () => true,
+    when: always,
     run: ({ effects }) => effects.quit(),
   },
   {
@@ -216,7 +249,7 @@ export const BINDINGS: Binding[] = [
     description: "open the entry in full",
     group: "DLQ",
     footer: true,
-    when: (s) => inView("dlq")(s) && (s.dlq.data?.items.length ?? 0) > 0,
+    when: dlqEntries,
     run: ({ dispatch }) => dispatch({ type: "dlq/open" }),
   },
   {
@@ -227,7 +260,7 @@ export const BINDINGS: Binding[] = [
     description: "save the tail as NDJSON",
     group: "DLQ",
     footer: true,
-    when: (s) => inView("dlq")(s) && (s.dlq.data?.items.length ?? 0) > 0,
+    when: dlqEntries,
     run: ({ effects }) => effects.saveDlq(),
   },
   {
@@ -238,7 +271,7 @@ export const BINDINGS: Binding[] = [
     description: "select a result",
     group: "kNN",
     footer: true,
-    when: (s) => inView("knn")(s) && (s.ui.knn.result?.neighbors.length ?? 0) > 0,
+    when: knnResults,
     run: ({ dispatch, page }, key) => dispatch({ type: "knn/select", delta: step(key, page) }),
   },
   {
@@ -249,7 +282,7 @@ export const BINDINGS: Binding[] = [
     description: "search from the result",
     group: "kNN",
     footer: true,
-    when: (s) => inView("knn")(s) && (s.ui.knn.result?.neighbors.length ?? 0) > 0,
+    when: knnResults,
     run: ({ state, dispatch, effects }) => {
       const n = state.ui.knn.result?.neighbors[state.ui.knn.selected];
       if (!n) return;
@@ -266,7 +299,10 @@ export const BINDINGS: Binding[] = [
     description: "more/fewer neighbours (k)",
     group: "kNN",
     footer: true,
-    when: (s) => normal(s) && (s.ui.view === "knn" || s.ui.view === "overview"),
+    when: when(
+      `view ${viewName("overview")} or ${viewName("knn")}, no overlay open, prompt not focused`,
+      (s) => normal(s) && (s.ui.view === "knn" || s.ui.view === "overview"),
+    ),
     run: ({ dispatch }, key) => dispatch({ type: "k/adjust", delta: key === "+" || key === "=" ? 1 : -1 }),
   },
   {
@@ -277,7 +313,10 @@ export const BINDINGS: Binding[] = [
     description: "scroll the shard table",
     group: "Index",
     footer: true,
-    when: (s) => inView("index")(s) && (s.shards.data?.total_ids ?? 0) > 0,
+    when: and(
+      inView("index"),
+      when("the index holds vectors", (s) => (s.shards.data?.total_ids ?? 0) > 0),
+    ),
     run: ({ dispatch, page }, key) => dispatch({ type: "index/select", delta: step(key, page) }),
   },
   {

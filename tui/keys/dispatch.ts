@@ -109,7 +109,8 @@ export function footerBindings(state: State, table: Binding[] = BINDINGS): { key
   return [...contextual, ...global].map((b) => ({ key: b.display, label: b.label }));
 }
 
-const GROUP_ORDER: Group[] = ["Global", "Prompt", "kNN", "DLQ", "DLQ entry", "Index", "Help"];
+/** The order of the groups in the help overlay and the docs. */
+export const GROUP_ORDER: Group[] = ["Global", "Prompt", "kNN", "DLQ", "DLQ entry", "Index", "Help"];
 
 /** Every binding by group, for the help overlay; `enabled` says whether it applies right now. */
 export function helpGroups(

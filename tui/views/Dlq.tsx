@@ -6,84 +6,12 @@ import { Box } from "ink";
 import { Line } from "../components/Line.tsx";
 import { Placeholder } from "../components/Placeholder.tsx";
 import { Table } from "../components/Table.tsx";
-import { wrapText } from "../components/text.ts";
-import { clock, count, dateTime, fit, oneLine } from "../format.ts";
+import { entryTimeMs, fieldText, preview } from "../dlq-entry.ts";
+import { clock, count, fit } from "../format.ts";
+import { detailLayout } from "../layout.ts";
+import { dlqTotals, downText } from "../state/selectors.ts";
 import type { DlqEntry } from "../state/types.ts";
-import { downText, type ViewProps } from "./common.tsx";
-import { dlqTotals } from "./Overview.tsx";
-
-const str = (v: unknown): string =>
-  v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v);
-
-/**
- * What to show of an entry in one cell: its text, else the original value (a blank value is
- * shown quoted, so it is visibly blank), else the error.
- */
-export function preview(e: DlqEntry): string {
-  const text = str(e.text);
-  if (text.trim() !== "") return oneLine(text);
-  if (typeof e.value === "string")
-    return e.value.trim() === "" ? `(blank value ${JSON.stringify(e.value)})` : oneLine(e.value);
-  if (typeof e.value_b64 === "string" && e.value_b64 !== "")
-    return `(binary, ${e.value_b64.length} base64 chars)`;
-  return oneLine(str(e.error));
-}
-
-const tsMs = (e: DlqEntry): number | null => (typeof e.ts === "number" ? e.ts * 1000 : null);
-
-const SHOWN = new Set([
-  "ts",
-  "stage",
-  "reason",
-  "doc_id",
-  "topic",
-  "model",
-  "kafka_ts",
-  "source",
-  "error",
-  "text",
-  "value",
-  "value_b64",
-]);
-
-/**
- * The full entry as wrapped lines: the known fields, any other field the backend added
- * (e.g. `stream_id`), then error, text and the original value. A blank text or value is
- * shown quoted, so its whitespace is visible.
- */
-export function detailLines(e: DlqEntry, width: number): string[] {
-  const src = (typeof e.source === "object" && e.source !== null ? e.source : {}) as Record<string, unknown>;
-  const t = tsMs(e);
-  const field = (k: string, v: string) => wrapText(`${fit(k, 10)} ${v}`, width);
-  const block = (k: string, v: unknown) => {
-    const text = str(v);
-    if (v === null || v === undefined) return [];
-    const shown = text.trim() === "" ? `${JSON.stringify(text)} (blank)` : text;
-    return ["", `${k}:`, ...wrapText(shown, width)];
-  };
-  const extra = Object.keys(e)
-    .filter((k) => !SHOWN.has(k))
-    .sort()
-    .flatMap((k) => field(k, str(e[k]) || "–"));
-  return [
-    ...field("time", t === null ? "–" : dateTime(t)),
-    ...field("stage", str(e.stage)),
-    ...field("reason", str(e.reason)),
-    ...field("doc_id", str(e.doc_id) || "–"),
-    ...field("topic", str(e.topic) || "–"),
-    ...field("model", str(e.model) || "–"),
-    ...field("kafka_ts", e.kafka_ts == null ? "–" : `${str(e.kafka_ts)} (${dateTime(Number(e.kafka_ts))})`),
-    ...field(
-      "source",
-      `${str(src.topic)} partition ${str(src.partition)} offset ${str(src.offset)}${src.key ? ` key ${str(src.key)}` : ""}`,
-    ),
-    ...extra,
-    ...block("error", e.error),
-    ...block("text", e.text),
-    ...block("value", e.value),
-    ...(e.value === null || e.value === undefined ? block("value_b64", e.value_b64) : []),
-  ];
-}
+import type { ViewProps } from "./props.ts";
 
 export function DlqDetail({
   entry,
@@ -96,9 +24,8 @@ export function DlqDetail({
   width: number;
   height: number;
 }) {
-  const lines = detailLines(entry, width);
-  const visible = Math.max(1, height - 1);
-  const top = Math.min(scroll, Math.max(0, lines.length - visible));
+  const { lines, visible, maxScroll } = detailLayout(entry, width, height);
+  const top = Math.min(scroll, maxScroll);
   const pos =
     lines.length > visible
       ? ` lines ${top + 1}-${Math.min(lines.length, top + visible)}/${lines.length}`
@@ -171,8 +98,14 @@ export function Dlq({ state, width, height }: ViewProps) {
           { header: "preview", flex: 1, min: 10 },
         ]}
         rows={items.map((e) => {
-          const t = tsMs(e);
-          return [t === null ? "–" : clock(t), str(e.stage), str(e.reason), str(e.doc_id) || "–", preview(e)];
+          const t = entryTimeMs(e);
+          return [
+            t === null ? "–" : clock(t),
+            fieldText(e.stage),
+            fieldText(e.reason),
+            fieldText(e.doc_id) || "–",
+            preview(e),
+          ];
         })}
       />
     </Box>

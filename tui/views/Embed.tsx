@@ -6,9 +6,9 @@ import { Box } from "ink";
 import { Chart } from "../components/Chart.tsx";
 import { Line } from "../components/Line.tsx";
 import { Placeholder } from "../components/Placeholder.tsx";
-import { bytes, count, fit, ms, percent, rate } from "../format.ts";
-import { pairs, staleText, type ViewProps } from "./common.tsx";
-import { noRecords, REPLAY_HINT, reasonsText, workerOrWhy } from "./worker-common.tsx";
+import { bytes, count, fit, ms, pairs, percent, REPLAY_HINT, rate, reasonsText } from "../format.ts";
+import { noRecords, staleText, workerOrWhy } from "../state/selectors.ts";
+import type { ViewProps } from "./props.ts";
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
 

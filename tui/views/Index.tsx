@@ -4,9 +4,9 @@ import { Line } from "../components/Line.tsx";
 import { Placeholder } from "../components/Placeholder.tsx";
 import { Table } from "../components/Table.tsx";
 import { bar } from "../components/text.ts";
-import { bytes, clock, count, rate } from "../format.ts";
-import { downText, pairs, REPLAY_HINT, type ViewProps } from "./common.tsx";
-import { workerOrWhy } from "./worker-common.tsx";
+import { bytes, clock, count, pairs, REPLAY_HINT, rate } from "../format.ts";
+import { downText, workerOrWhy } from "../state/selectors.ts";
+import type { ViewProps } from "./props.ts";
 
 export function Index({ state, width, height }: ViewProps) {
   const shards = state.shards;

@@ -7,7 +7,7 @@ import { Line } from "../components/Line.tsx";
 import { Prompt } from "../components/Prompt.tsx";
 import { Table } from "../components/Table.tsx";
 import { count, ms } from "../format.ts";
-import type { ViewProps } from "./common.tsx";
+import type { ViewProps } from "./props.ts";
 
 const IDLE_HELP = [
   "free text    embedded by the backend with the index's model, e.g. “retry on timeout”",

@@ -4,35 +4,20 @@
  */
 import { Box, Text } from "ink";
 import { Chart } from "../components/Chart.tsx";
+import { HealthCell } from "../components/HealthCell.tsx";
 import { Label, Line } from "../components/Line.tsx";
 import { Prompt } from "../components/Prompt.tsx";
 import { Sparkline } from "../components/Sparkline.tsx";
-import { count, fit, oneLine, rate } from "../format.ts";
+import { count, fit, oneLine, pairs, REPLAY_HINT, rate } from "../format.ts";
 import { allHealth, live } from "../state/health.ts";
-import { WORKERS, type WorkerName, type WorkerSnapshot } from "../state/types.ts";
+import { dlqTotals, reachable } from "../state/selectors.ts";
+import { WORKERS, type WorkerSnapshot } from "../state/types.ts";
 import { lastValues } from "../state/window.ts";
-import { HealthCell, pairs, REPLAY_HINT, type ViewProps } from "./common.tsx";
+import type { ViewProps } from "./props.ts";
 
 const LABEL = 12;
 
-function reachable(w: WorkerSnapshot | undefined): (WorkerSnapshot & { reachable: true }) | undefined {
-  return w?.reachable ? w : undefined;
-}
-
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
-
-/** DLQ totals from the workers' counters (`dlq_records`, `dlq_by_reason`). */
-export function dlqTotals(state: ViewProps["state"]): {
-  total: number | null;
-  byWorker: [WorkerName, number][];
-} {
-  const byWorker: [WorkerName, number][] = [];
-  for (const w of WORKERS) {
-    const n = num(reachable(live(state, w))?.metrics.dlq_records);
-    if (n !== null) byWorker.push([w, n]);
-  }
-  return { total: byWorker.length ? byWorker.reduce((s, [, n]) => s + n, 0) : null, byWorker };
-}
 
 export function Overview({ state, width, height }: ViewProps) {
   const health = allHealth(state);

@@ -5,9 +5,10 @@ import { Chart } from "../components/Chart.tsx";
 import { Line } from "../components/Line.tsx";
 import { Placeholder } from "../components/Placeholder.tsx";
 import { Table } from "../components/Table.tsx";
-import { bytes, clock, count, fit, ms, rate } from "../format.ts";
+import { bytes, clock, count, fit, ms, pairs, rate } from "../format.ts";
 import { parseOnSpark, SPARK_NOT_IN_USE } from "../state/health.ts";
-import { noStreamData, pairs, staleText, type ViewProps } from "./common.tsx";
+import { noStreamData, staleText } from "../state/selectors.ts";
+import type { ViewProps } from "./props.ts";
 
 export function Spark({ state, width, height }: ViewProps) {
   const missing = noStreamData(state, "spark");

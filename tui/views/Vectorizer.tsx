@@ -6,9 +6,9 @@ import { Box } from "ink";
 import { Chart } from "../components/Chart.tsx";
 import { Line } from "../components/Line.tsx";
 import { Table } from "../components/Table.tsx";
-import { bytes, clock, count, fit, rate } from "../format.ts";
-import { noStreamData, pairs, staleText, type ViewProps } from "./common.tsx";
-import { noRecords, REPLAY_HINT, reasonsText, workerOrWhy } from "./worker-common.tsx";
+import { bytes, clock, count, fit, pairs, REPLAY_HINT, rate, reasonsText } from "../format.ts";
+import { noRecords, noStreamData, staleText, workerOrWhy } from "../state/selectors.ts";
+import type { ViewProps } from "./props.ts";
 
 export function Vectorizer({ state, width, height }: ViewProps) {
   const parse = workerOrWhy(state, "parse");

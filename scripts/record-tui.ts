@@ -1,5 +1,6 @@
+#!/usr/bin/env bun
 /**
- * `bun tui/record-fixtures.ts`: records the console's test fixtures from a running backend
+ * `bun scripts/record-tui.ts`: records the console's test fixtures from a running backend
  * (BACKEND_URL, BACKEND_TOKEN) into fixtures/tui. The set stays complete, so every state the
  * tests need keeps a file: a stream's `<stream>.stream.jsonl` is replaced only when every
  * captured event shows its component live (a worker reachable and not paused, InferMesh
@@ -10,11 +11,11 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { decodeDlq, decodeKnn, decodeShards, isRecord } from "./sources/decode.ts";
-import { createHttpTransport, errorText } from "./sources/transport.ts";
-import { STREAM_PATHS, STREAMS, type StreamName } from "./state/types.ts";
+import { decodeDlq, decodeKnn, decodeShards, isRecord } from "../tui/sources/decode.ts";
+import { createHttpTransport, errorText } from "../tui/sources/transport.ts";
+import { STREAM_PATHS, STREAMS, type StreamName } from "../tui/state/types.ts";
 
-const HELP = `Usage: bun tui/record-fixtures.ts [--out DIR] [--events N] [--timeout SEC] [--query TEXT]
+const HELP = `Usage: bun scripts/record-tui.ts [--out DIR] [--events N] [--timeout SEC] [--query TEXT]
 
 Records the console's fixtures from the backend at BACKEND_URL (default http://127.0.0.1:8080,
 bearer token from BACKEND_TOKEN) into DIR (default fixtures/tui):
@@ -86,7 +87,7 @@ async function main(): Promise<number> {
   try {
     o = parseArgs(process.argv.slice(2));
   } catch (err) {
-    process.stderr.write(`record-fixtures: ${errorText(err)}\n`);
+    process.stderr.write(`record-tui: ${errorText(err)}\n`);
     return 2;
   }
   if (o === "help") {
@@ -149,7 +150,7 @@ async function main(): Promise<number> {
     if (missing.status === 404) await write("knn-query.404.json", json(missing.body));
     else problems.push(`knn-query.404.json kept: HTTP ${missing.status}, expected 404`);
   } catch (err) {
-    process.stderr.write(`record-fixtures: the backend at ${baseUrl} did not answer: ${errorText(err)}\n`);
+    process.stderr.write(`record-tui: the backend at ${baseUrl} did not answer: ${errorText(err)}\n`);
     return 1;
   }
 
