@@ -10,6 +10,7 @@ import { loadConfig } from "../pipeline/config.ts";
 import { runScript } from "./lib/cli.ts";
 import { info, ScriptError, step } from "./lib/progress.ts";
 import { prepareEmbeddingModels } from "./lib/stack.ts";
+import { unitTestFiles } from "./lib/test-lanes.ts";
 import { up } from "./lib/up.ts";
 
 const root = join(import.meta.dir, "..");
@@ -65,14 +66,19 @@ async function check(label: string, cmd: string[], tally: Tally): Promise<void> 
 
 await runScript(
   {
-    usage: "bun run test [--no-checks] [-- BUN_TEST_ARGS...]",
+    usage: "bun run test [--unit] [--no-checks] [-- BUN_TEST_ARGS...]",
     description:
       "Runs typecheck (tsc), lint/format check (biome) and the bun test suite against a real Kafka and\n" +
       "Redis, started first if they are not running (they are left running for the next run; `bun run down`\n" +
-      "stops them). Prints `N passed, N failed` last; typecheck and lint count as one check each.",
-    options: [["--no-checks", "skip typecheck and lint"]],
-    boolean: ["checks"],
-    default: { checks: true },
+      "stops them). Prints `N passed, N failed` last; typecheck and lint count as one check each.\n" +
+      "With --unit, only the tests that need no Kafka, Redis, Java, prepared model, Python venv, tmux or\n" +
+      "root (found from their imports, scripts/lib/test-lanes.ts): under a minute, nothing started.",
+    options: [
+      ["--unit", "the fast lane: tests that need no services (CI runs everything)"],
+      ["--no-checks", "skip typecheck and lint"],
+    ],
+    boolean: ["checks", "unit"],
+    default: { checks: true, unit: false },
   },
   async (args) => {
     const tally: Tally = { passed: 0, failed: 0, skipped: 0 };
@@ -80,11 +86,16 @@ await runScript(
       await check("typecheck", ["tsc", "--noEmit", "-p", "."], tally);
       await check("lint", ["biome", "check", "."], tally);
     }
-    await ensureTestTools();
-    info("\n── infrastructure for the tests");
-    await up(loadConfig(), ["infra"]);
-    // Once per machine: the tests start InferMesh with MiniLM, which should not prepare it itself.
-    await prepareEmbeddingModels(loadConfig());
+    const files = args.unit ? unitTestFiles(root) : [];
+    if (args.unit) {
+      info(`\n── unit lane: ${files.length} test files that need no services`);
+    } else {
+      await ensureTestTools();
+      info("\n── infrastructure for the tests");
+      await up(loadConfig(), ["infra"]);
+      // Once per machine: the tests start InferMesh with MiniLM, which should not prepare it itself.
+      await prepareEmbeddingModels(loadConfig());
+    }
 
     const outDir = join(root, ".test-output");
     rmSync(outDir, { recursive: true, force: true });
@@ -94,7 +105,7 @@ await runScript(
     const r = await $({
       cwd: root,
       stdio: "inherit",
-    })`bun test --reporter=junit --reporter-outfile=${junit} ${args._}`.nothrow();
+    })`bun test --reporter=junit --reporter-outfile=${junit} ${files} ${args._}`.nothrow();
     const t = tallyJunit(junit, r.exitCode ?? 1);
     tally.passed += t.passed;
     tally.failed += t.failed;
