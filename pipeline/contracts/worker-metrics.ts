@@ -64,7 +64,9 @@ export interface ParquetFigures {
   last_roll_ts: number | null;
   /** Rows appended and not yet durable. */
   pending_rows: number;
+  /** Failed rolls. */
   write_errors: number;
+  /** Message of the most recent failed roll (cleared by the next successful one). */
   last_error: string | null;
 }
 

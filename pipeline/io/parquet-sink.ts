@@ -21,6 +21,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ByteWriter, parquetWrite, type Writer } from "hyparquet-writer";
+import type { ParquetFigures } from "../contracts/worker-metrics.ts";
 import {
   type ConvertedRow,
   columnData,
@@ -44,20 +45,8 @@ export interface RollInfo {
   durationMs: number;
 }
 
-/** Counters of one sink. */
-export interface ParquetSinkStats {
-  files_written: number;
-  rows_written: number;
-  bytes_written: number;
-  /** Epoch milliseconds of the last successful roll, or null. */
-  last_roll_ts: number | null;
-  /** Rows appended and not yet durable. */
-  pending_rows: number;
-  /** Failed rolls. */
-  write_errors: number;
-  /** Message of the most recent failed roll (cleared by the next successful one). */
-  last_error: string | null;
-}
+/** Counters of one sink (what a worker's `/metrics` shows as `parquet`, less the folder). */
+export type ParquetSinkStats = Omit<ParquetFigures, "dir">;
 
 export interface ParquetSinkOptions<W, R> {
   /** Output folder, created (recursively) when missing. */
