@@ -264,6 +264,29 @@ export const VARIABLES = {
     section: "parse",
     help: "JSON fields tried for the text, in order; dotted paths allowed",
   }),
+  PARSE_LABEL_FIELDS: list(
+    [
+      "status",
+      "success",
+      "agent",
+      "task",
+      "kind",
+      "repo",
+      "ts",
+      "reward",
+      "latency_ms",
+      "tokens",
+      "episode",
+      "episode_id",
+      "trajectory",
+      "trajectory_id",
+      "step",
+    ],
+    {
+      section: "parse",
+      help: "outcome fields copied into `labels` (scalars only, strings cut to 256 characters; dotted paths allowed; rules in pipeline/contracts/extract.ts)",
+    },
+  ),
   PARSE_MAX_TEXT_CHARS: int(8192, {
     section: "parse",
     min: 1,
@@ -637,6 +660,7 @@ export function loadConfig(env: Env = process.env) {
     parse: {
       group: v("PARSE_GROUP"),
       textFields: v("PARSE_TEXT_FIELDS"),
+      labelFields: v("PARSE_LABEL_FIELDS"),
       maxTextChars: v("PARSE_MAX_TEXT_CHARS"),
       outputDir: v("VEC_OUTPUT_DIR"),
       batchSize: v("PARSE_BATCH_SIZE"),

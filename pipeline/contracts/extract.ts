@@ -21,6 +21,16 @@
  * U+001F, U+007F–U+009F, U+2028, U+2029) and no `..` path segment (between `/` or `\`);
  * otherwise the record goes to the DLQ as `invalid_doc_id`. A record dead-lettered for its
  * text carries its explicit id when it has a valid one.
+ *
+ * Labels (a record's outcome fields, for RL): for each configured label field (dotted paths
+ * allowed; the label's name is the path as configured), in that order, of a JSON object:
+ * a string is kept (lone surrogates → U+FFFD, cut to {@link LABEL_MAX_CHARS} UTF-16 code
+ * units like the text, without a mark), a boolean or null is kept, a number is kept when it
+ * is finite and not an integer beyond ±(2^53 − 1) (which JSON readers cannot carry exactly;
+ * −0 becomes 0); objects, arrays and missing fields are left out. `success` is derived:
+ * the `success` label when it is a boolean, else `true` when `status` (trimmed, lowercase) is
+ * one of {@link SUCCESS_STATUSES}, `false` when one of {@link FAILURE_STATUSES}, else null.
+ * An outcome carries `labels` only when there is at least one, `success` only when not null.
  */
 import { createHash } from "node:crypto";
 
@@ -32,13 +42,61 @@ export type ParseReason = "null_value" | "empty_text" | "invalid_doc_id";
 /** Longest explicit doc_id, in UTF-8 bytes. */
 export const MAX_DOC_ID_BYTES = 512;
 
+/** Outcome fields copied into `labels` by default (PARSE_LABEL_FIELDS). */
+export const DEFAULT_LABEL_FIELDS = [
+  "status",
+  "success",
+  "agent",
+  "task",
+  "kind",
+  "repo",
+  "ts",
+  "reward",
+  "latency_ms",
+  "tokens",
+  "episode",
+  "episode_id",
+  "trajectory",
+  "trajectory_id",
+  "step",
+] as const;
+
+/** Longest string label, UTF-16 code units. */
+export const LABEL_MAX_CHARS = 256;
+export const SUCCESS_STATUSES = [
+  "success",
+  "succeeded",
+  "ok",
+  "pass",
+  "passed",
+  "done",
+  "completed",
+  "resolved",
+];
+export const FAILURE_STATUSES = [
+  "failure",
+  "failed",
+  "fail",
+  "error",
+  "errored",
+  "timeout",
+  "crashed",
+  "cancelled",
+  "rejected",
+];
+
+export type LabelValue = string | number | boolean | null;
+export type Labels = Record<string, LabelValue>;
+
 export type ParseOutcome =
-  | { ok: true; text: string; doc_id: string; truncated: boolean }
+  | { ok: true; text: string; doc_id: string; truncated: boolean; labels?: Labels; success?: boolean }
   | { ok: false; reason: ParseReason; error: string; doc_id: string | null };
 
 export interface ExtractOptions {
   fields?: readonly string[];
   maxChars?: number;
+  /** Label fields (default {@link DEFAULT_LABEL_FIELDS}). */
+  labelFields?: readonly string[];
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: false });
@@ -154,11 +212,38 @@ function validIdOrNull(id: string | null): string | null {
   return id !== null && docIdProblem(id) === null ? id : null;
 }
 
+/** The labels of a parsed value by the rules above ({} for anything but a JSON object). */
+export function extractLabels(parsed: unknown, fields: readonly string[]): Labels {
+  const labels: Labels = {};
+  if (!isPlainObject(parsed)) return labels;
+  for (const f of fields) {
+    const v = getPath(parsed, f);
+    if (typeof v === "string") labels[f] = truncate(v.toWellFormed(), LABEL_MAX_CHARS).text;
+    else if (typeof v === "boolean" || v === null) labels[f] = v;
+    else if (
+      typeof v === "number" &&
+      Number.isFinite(v) &&
+      !(Number.isInteger(v) && !Number.isSafeInteger(v))
+    )
+      labels[f] = v === 0 ? 0 : v;
+  }
+  return labels;
+}
+
+/** `success` of a record's labels by the rule above. */
+export function successOf(labels: Labels): boolean | null {
+  if (typeof labels.success === "boolean") return labels.success;
+  const status = typeof labels.status === "string" ? labels.status.trim().toLowerCase() : "";
+  if (SUCCESS_STATUSES.includes(status)) return true;
+  if (FAILURE_STATUSES.includes(status)) return false;
+  return null;
+}
+
 /** Applies the parse rules to one Kafka record's value and key. */
 export function parseAgentResult(
   value: Uint8Array | null,
   key: Uint8Array | null,
-  { fields = DEFAULT_TEXT_FIELDS, maxChars = 8192 }: ExtractOptions = {},
+  { fields = DEFAULT_TEXT_FIELDS, maxChars = 8192, labelFields = DEFAULT_LABEL_FIELDS }: ExtractOptions = {},
 ): ParseOutcome {
   if (value === null) {
     const doc_id = validIdOrNull(explicitDocId(undefined, key));
@@ -176,5 +261,14 @@ export function parseAgentResult(
   const problem = explicit === null ? null : docIdProblem(explicit);
   if (problem !== null) return { ok: false, reason: "invalid_doc_id", error: problem, doc_id: null };
   const { text, truncated } = truncate(raw, maxChars);
-  return { ok: true, text, doc_id: explicit ?? sha256Hex(text), truncated };
+  const labels = extractLabels(parsed, labelFields);
+  const success = successOf(labels);
+  return {
+    ok: true,
+    text,
+    doc_id: explicit ?? sha256Hex(text),
+    truncated,
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
+    ...(success !== null ? { success } : {}),
+  };
 }

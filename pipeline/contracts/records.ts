@@ -6,6 +6,8 @@
  * seed's unit), taken when the vector was produced.
  */
 
+import type { Labels, LabelValue } from "./extract.ts";
+
 /** `embedding_input` value, written by parse. */
 export interface EmbeddingInput {
   text: string;
@@ -15,6 +17,10 @@ export interface EmbeddingInput {
   doc_id: string;
   /** True when parse cut the text to its maximum length. */
   truncated?: boolean;
+  /** The record's outcome fields (PARSE_LABEL_FIELDS; rules in extract.ts); absent when none. */
+  labels?: Labels;
+  /** Derived from `labels` (extract.ts); absent when unknown. */
+  success?: boolean;
 }
 
 /** `embeddings` value, written by the embed worker. */
@@ -29,6 +35,50 @@ export interface EmbeddedRecord {
   dim: number;
   /** True only when the worker actually scaled the vector to unit length. */
   normalized: boolean;
+  /** Carried from `embedding_input` ({} when it had none; absent in records of older workers). */
+  labels?: Labels;
+  /** Carried from `embedding_input` (null when unknown; absent in records of older workers). */
+  success?: boolean | null;
+}
+
+/** The typed columns kept beside the labels (Parquet, the index): a label of the right type, else null. */
+export interface LabelColumns {
+  success: boolean | null;
+  status: string | null;
+  agent: string | null;
+  task: string | null;
+  reward: number | null;
+  /** `episode`, else `episode_id`, else `trajectory`, else `trajectory_id`, as a string. */
+  episode: string | null;
+}
+
+const asString = (v: LabelValue | undefined): string | null =>
+  typeof v === "string" ? v : typeof v === "number" ? String(v) : null;
+
+export function labelColumns(labels: Labels, success: boolean | null): LabelColumns {
+  const episode = [labels.episode, labels.episode_id, labels.trajectory, labels.trajectory_id].find(
+    (v) => v !== undefined && v !== null,
+  );
+  return {
+    success,
+    status: typeof labels.status === "string" ? labels.status : null,
+    agent: typeof labels.agent === "string" ? labels.agent : null,
+    task: asString(labels.task),
+    reward: typeof labels.reward === "number" ? labels.reward : null,
+    episode: asString(episode),
+  };
+}
+
+/** Labels as they travel: an object of scalar values (anything else is refused). */
+function validLabels(v: unknown): v is Labels {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  return Object.values(v).every(
+    (x) =>
+      x === null ||
+      typeof x === "string" ||
+      typeof x === "boolean" ||
+      (typeof x === "number" && Number.isFinite(x)),
+  );
 }
 
 export type InputReason = "invalid_json" | "invalid_record";
@@ -64,6 +114,16 @@ export function parseEmbeddingInput(bytes: Uint8Array | null): Validated<Embeddi
       error: "field kafka_ts: expected epoch milliseconds or null",
     };
   }
+  if (o.labels !== undefined && !validLabels(o.labels)) {
+    return {
+      ok: false,
+      reason: "invalid_record",
+      error: "field labels: expected an object of scalar values",
+    };
+  }
+  if (o.success !== undefined && typeof o.success !== "boolean") {
+    return { ok: false, reason: "invalid_record", error: "field success: expected a boolean" };
+  }
   return {
     ok: true,
     value: {
@@ -72,6 +132,10 @@ export function parseEmbeddingInput(bytes: Uint8Array | null): Validated<Embeddi
       topic: (o.topic as string | null | undefined) ?? null,
       kafka_ts: (o.kafka_ts as number | null | undefined) ?? null,
       ...(o.truncated === true ? { truncated: true } : {}),
+      ...(o.labels !== undefined && Object.keys(o.labels as Labels).length > 0
+        ? { labels: o.labels as Labels }
+        : {}),
+      ...(typeof o.success === "boolean" ? { success: o.success } : {}),
     },
   };
 }

@@ -121,6 +121,8 @@ export class EmbedStage {
           model,
           dim: e.vector.length,
           normalized: e.normalized,
+          labels: input.labels ?? {},
+          success: input.success ?? null,
         },
       });
     }

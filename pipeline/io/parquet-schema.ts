@@ -21,6 +21,8 @@ export type ColumnKind =
   | "int32"
   | "int64"
   | "boolean"
+  /** DOUBLE. */
+  | "double"
   /** LIST<FLOAT>: a 3-level list of float32 elements. */
   | "float_list"
   /** TIMESTAMP(MILLIS, UTC); input epoch milliseconds. */
@@ -34,6 +36,8 @@ export interface ColumnSpec {
   readonly kind: ColumnKind;
   /** Null (or undefined) allowed. */
   readonly nullable: boolean;
+  /** Stored when the row has no value (null or undefined) for this column. */
+  readonly default?: string | number | boolean;
 }
 
 /**
@@ -56,8 +60,23 @@ export interface Provenance {
   source_offset: number | bigint | string;
 }
 
+/**
+ * The labels of a row: typed columns for the well-known ones (null when absent or of another
+ * type) and the whole `labels` object as JSON text.
+ */
+export interface LabelFields {
+  success: boolean | null;
+  status: string | null;
+  agent: string | null;
+  task: string | null;
+  reward: number | null;
+  episode: string | null;
+  /** JSON of the record's labels ("{}" when none). */
+  labels: string;
+}
+
 /** A row of the embeddings output, as appended. */
-export interface EmbeddingRow extends Provenance {
+export interface EmbeddingRow extends Provenance, Partial<LabelFields> {
   doc_id: string;
   topic: string | null;
   text: string;
@@ -72,8 +91,8 @@ export interface EmbeddingRow extends Provenance {
   embedded_ts: number;
 }
 
-/** A row of the embeddings output, as read back. */
-export interface StoredEmbeddingRow {
+/** A row of the embeddings output, as read back (files of `embeddings/v1` have no label columns). */
+export interface StoredEmbeddingRow extends Partial<LabelFields> {
   doc_id: string;
   topic: string | null;
   text: string;
@@ -92,7 +111,7 @@ export interface StoredEmbeddingRow {
 }
 
 /** A row of the parse stage's optional output, as appended. */
-export interface ParsedRow extends Provenance {
+export interface ParsedRow extends Provenance, Partial<Pick<LabelFields, "success" | "labels">> {
   doc_id: string;
   topic: string | null;
   text: string;
@@ -104,7 +123,7 @@ export interface ParsedRow extends Provenance {
 }
 
 /** A row of the parse stage's output, as read back. */
-export interface StoredParsedRow {
+export interface StoredParsedRow extends Partial<Pick<LabelFields, "success" | "labels">> {
   doc_id: string;
   topic: string | null;
   text: string;
@@ -129,6 +148,16 @@ export function defineParquetSchema<W, R>(name: string, columns: readonly Column
   return Object.freeze({ name, columns: Object.freeze([...columns]) });
 }
 
+const labelColumns: ColumnSpec[] = [
+  { name: "success", kind: "boolean", nullable: true },
+  { name: "status", kind: "string", nullable: true },
+  { name: "agent", kind: "string", nullable: true },
+  { name: "task", kind: "string", nullable: true },
+  { name: "reward", kind: "double", nullable: true },
+  { name: "episode", kind: "string", nullable: true },
+  { name: "labels", kind: "string", nullable: false, default: "{}" },
+];
+
 const provenance: ColumnSpec[] = [
   { name: "source_topic", kind: "string", nullable: false },
   { name: "source_partition", kind: "int32", nullable: false },
@@ -137,7 +166,7 @@ const provenance: ColumnSpec[] = [
 
 /** The embed worker's training output. */
 export const EMBEDDINGS_SCHEMA: ParquetSchema<EmbeddingRow, StoredEmbeddingRow> = defineParquetSchema(
-  "embeddings/v1",
+  "embeddings/v2",
   [
     { name: "doc_id", kind: "string", nullable: false },
     { name: "topic", kind: "string", nullable: true },
@@ -148,13 +177,14 @@ export const EMBEDDINGS_SCHEMA: ParquetSchema<EmbeddingRow, StoredEmbeddingRow> 
     { name: "normalized", kind: "boolean", nullable: false },
     { name: "kafka_ts", kind: "timestamp_ms", nullable: true },
     { name: "embedded_ts", kind: "timestamp_s_as_us", nullable: false },
+    ...labelColumns,
     ...provenance,
   ],
 );
 
 /** The parse stage's optional output (`VEC_OUTPUT_DIR`). */
 export const PARSED_ROWS_SCHEMA: ParquetSchema<ParsedRow, StoredParsedRow> = defineParquetSchema(
-  "parsed/v1",
+  "parsed/v2",
   [
     { name: "doc_id", kind: "string", nullable: false },
     { name: "topic", kind: "string", nullable: true },
@@ -162,6 +192,8 @@ export const PARSED_ROWS_SCHEMA: ParquetSchema<ParsedRow, StoredParsedRow> = def
     { name: "kafka_ts", kind: "timestamp_ms", nullable: true },
     { name: "truncated", kind: "boolean", nullable: false },
     { name: "parsed_ts", kind: "timestamp_s_as_us", nullable: false },
+    { name: "success", kind: "boolean", nullable: true },
+    { name: "labels", kind: "string", nullable: false, default: "{}" },
     ...provenance,
   ],
 );
@@ -207,6 +239,9 @@ export function schemaElements(schema: ParquetSchema<unknown, unknown>): SchemaE
         break;
       case "boolean":
         out.push({ name: c.name, type: "BOOLEAN", repetition_type });
+        break;
+      case "double":
+        out.push({ name: c.name, type: "DOUBLE", repetition_type });
         break;
       case "timestamp_ms":
         out.push({
@@ -269,7 +304,7 @@ export function convertRow(
   };
   for (let i = 0; i < schema.columns.length; i++) {
     const c = schema.columns[i] as ColumnSpec;
-    const v = obj[c.name];
+    const v = obj[c.name] ?? c.default;
     if (v === null || v === undefined) {
       if (!c.nullable) fail(c, "is required");
       out[i] = null;
@@ -282,6 +317,11 @@ export function convertRow(
         break;
       case "boolean":
         if (typeof v !== "boolean") fail(c, `expected a boolean, got ${typeof v}`);
+        out[i] = v;
+        break;
+      case "double":
+        if (typeof v !== "number" || !Number.isFinite(v))
+          fail(c, `expected a finite number, got ${String(v)}`);
         out[i] = v;
         break;
       case "int32":

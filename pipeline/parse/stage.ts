@@ -33,6 +33,8 @@ export function parseRecords(
         kafka_ts: Number.isFinite(record.timestamp) ? record.timestamp : null,
         doc_id: r.doc_id,
         ...(r.truncated ? { truncated: true } : {}),
+        ...(r.labels ? { labels: r.labels } : {}),
+        ...(r.success !== undefined ? { success: r.success } : {}),
       },
     });
   }

@@ -27,6 +27,7 @@ import json
 import math
 import re
 import sys
+from decimal import Decimal
 
 DEFAULT_TEXT_FIELDS = ("text", "message", "content", "prompt", "body")
 DOC_ID_FIELDS = ("doc_id", "id", "document_id", "key")
@@ -45,6 +46,14 @@ _BLANK = re.compile("[" + re.escape(_JS_WS) + _DEFAULT_IGNORABLE + "]*")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _PATH_SEP = re.compile(r"[/\\]")
 MAX_DOC_ID_BYTES = 512
+DEFAULT_LABEL_FIELDS = (
+    "status", "success", "agent", "task", "kind", "repo", "ts", "reward", "latency_ms",
+    "tokens", "episode", "episode_id", "trajectory", "trajectory_id", "step",
+)
+LABEL_MAX_CHARS = 256
+SUCCESS_STATUSES = ("success", "succeeded", "ok", "pass", "passed", "done", "completed", "resolved")
+FAILURE_STATUSES = ("failure", "failed", "fail", "error", "errored", "timeout", "crashed", "cancelled", "rejected")
+_MISSING = object()
 
 
 def js_trim(s):
@@ -105,6 +114,79 @@ def get_path(obj, path):
     return cur
 
 
+def _get_path_or_missing(obj, path):
+    # getPath of extract.ts, telling a missing field (undefined there) from a JSON null.
+    if path in obj:
+        return obj[path]
+    cur = obj
+    for part in path.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return _MISSING
+        cur = cur[part]
+    return cur
+
+
+def _label_number(v):
+    # A JSON number as JavaScript holds it: None when JS would not keep it (not finite, or an
+    # integer beyond 2**53 - 1); integral values as int (JS prints 3.0 as 3), -0 as 0.
+    if isinstance(v, int):
+        return v if abs(v) <= MAX_SAFE_INTEGER else None
+    if not math.isfinite(v):
+        return None
+    if v.is_integer():
+        return int(v) if abs(v) <= MAX_SAFE_INTEGER else None
+    return v
+
+
+def extract_labels(parsed, fields):
+    """extractLabels of pipeline/contracts/extract.ts."""
+    labels = {}
+    if not isinstance(parsed, dict):
+        return labels
+    for f in fields:
+        v = _get_path_or_missing(parsed, f)
+        if isinstance(v, str):
+            labels[f] = truncate(_LONE_SURROGATE.sub("\ufffd", v), LABEL_MAX_CHARS)[0]
+        elif isinstance(v, bool) or v is None:
+            labels[f] = v
+        elif isinstance(v, (int, float)):
+            n = _label_number(v)
+            if n is not None:
+                labels[f] = n
+    return labels
+
+
+def success_of(labels):
+    """successOf of pipeline/contracts/extract.ts."""
+    if isinstance(labels.get("success"), bool):
+        return labels["success"]
+    status = js_trim(labels["status"]).lower() if isinstance(labels.get("status"), str) else ""
+    if status in SUCCESS_STATUSES:
+        return True
+    if status in FAILURE_STATUSES:
+        return False
+    return None
+
+
+def js_number(v):
+    """Number.prototype.toString (what JSON.stringify writes) of a finite float or int."""
+    if isinstance(v, int) or v.is_integer():
+        return str(int(v))
+    sign, digits, exp = Decimal(repr(v)).as_tuple()
+    s = "".join(map(str, digits)).rstrip("0") or "0"
+    k, n = len(s), exp + len(digits)
+    if k <= n <= 21:
+        out = s + "0" * (n - k)
+    elif 0 < n <= 21:
+        out = s[:n] + "." + s[n:]
+    elif -6 < n <= 0:
+        out = "0." + "0" * (-n) + s
+    else:
+        e = n - 1
+        out = (s if k == 1 else s[0] + "." + s[1:]) + "e" + ("+" if e > 0 else "-") + str(abs(e))
+    return ("-" if sign else "") + out
+
+
 def extract_text(decoded, parsed, fields):
     if not isinstance(parsed, dict):
         return decoded
@@ -160,8 +242,8 @@ def _valid_or_none(doc_id):
     return doc_id if doc_id is not None and doc_id_problem(doc_id) is None else None
 
 
-def parse_agent_result(value, key, fields=DEFAULT_TEXT_FIELDS, max_chars=8192):
-    """One record's outcome: {ok, text, doc_id, truncated} or {ok: False, reason, error}."""
+def parse_agent_result(value, key, fields=DEFAULT_TEXT_FIELDS, max_chars=8192, label_fields=DEFAULT_LABEL_FIELDS):
+    """One record's outcome: {ok, text, doc_id, truncated[, labels][, success]} or {ok: False, reason, error}."""
     if value is None:
         doc_id = _valid_or_none(explicit_doc_id(None, key))
         return {"ok": False, "reason": "null_value", "error": "record value is null (tombstone)", "doc_id": doc_id}
@@ -177,7 +259,14 @@ def parse_agent_result(value, key, fields=DEFAULT_TEXT_FIELDS, max_chars=8192):
         return {"ok": False, "reason": "invalid_doc_id", "error": problem, "doc_id": None}
     text, truncated = truncate(raw, max_chars)
     doc_id = explicit if explicit is not None else hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return {"ok": True, "text": text, "doc_id": doc_id, "truncated": truncated}
+    out = {"ok": True, "text": text, "doc_id": doc_id, "truncated": truncated}
+    labels = extract_labels(parsed, label_fields)
+    success = success_of(labels)
+    if labels:
+        out["labels"] = labels
+    if success is not None:
+        out["success"] = success
+    return out
 
 
 def _main():
@@ -188,7 +277,11 @@ def _main():
         value = None if case.get("value_b64") is None else base64.b64decode(case["value_b64"])
         key = None if case.get("key") is None else case["key"].encode("utf-8")
         out = parse_agent_result(
-            value, key, tuple(case.get("fields") or DEFAULT_TEXT_FIELDS), case.get("max_chars") or 8192
+            value,
+            key,
+            tuple(case.get("fields") or DEFAULT_TEXT_FIELDS),
+            case.get("max_chars") or 8192,
+            tuple(case.get("label_fields") or DEFAULT_LABEL_FIELDS),
         )
         sys.stdout.write(json.dumps(out, ensure_ascii=True) + "\n")
 

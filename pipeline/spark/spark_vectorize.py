@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -42,6 +43,7 @@ SETTINGS = (
     ("REDDB_DLQ_STREAM", "Redis DLQ stream name"),
     ("REDDB_STREAM_MAXLEN", "streams are capped at about this many entries"),
     ("PARSE_TEXT_FIELDS", "JSON fields tried for the text, comma list, dotted paths allowed"),
+    ("PARSE_LABEL_FIELDS", "outcome fields copied into labels, comma list, dotted paths allowed"),
     ("PARSE_MAX_TEXT_CHARS", "longer texts are truncated and marked"),
     ("VEC_OUTPUT_DIR", "Parquet of parsed rows (empty = off)"),
     ("VEC_CHECKPOINT", "checkpoint folder"),
@@ -84,6 +86,7 @@ def read_settings(env):
         "dlq_stream": f"{s['REDDB_NAMESPACE']}:{s['REDDB_DLQ_STREAM']}",
         "stream_maxlen": int(s["REDDB_STREAM_MAXLEN"]),
         "fields": tuple(f.strip() for f in s["PARSE_TEXT_FIELDS"].split(",") if f.strip()),
+        "label_fields": tuple(f.strip() for f in s["PARSE_LABEL_FIELDS"].split(",") if f.strip()),
         "max_chars": int(s["PARSE_MAX_TEXT_CHARS"]),
         "dlq_max_entry_bytes": int(s["DLQ_MAX_ENTRY_BYTES"]),
         "parquet_dir": s["VEC_OUTPUT_DIR"],
@@ -100,8 +103,25 @@ def read_settings(env):
 
 
 def _dumps(obj):
-    # JSON.stringify's spelling: no spaces, non-ASCII kept as is.
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # JSON.stringify's spelling: no spaces, non-ASCII kept as is, and numbers as JavaScript
+    # writes them (a non-integral float through a placeholder, json.dumps spells them otherwise).
+    floats = []
+    nonce = uuid.uuid4().hex
+
+    def mark(v):
+        if isinstance(v, dict):
+            return {k: mark(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [mark(x) for x in v]
+        if isinstance(v, float) and not v.is_integer():
+            floats.append(agent_rules.js_number(v))
+            return f"@{nonce}:{len(floats) - 1}@"
+        return v
+
+    text = json.dumps(mark(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for i, n in enumerate(floats):
+        text = text.replace(f'"@{nonce}:{i}@"', n, 1)
+    return text
 
 
 def _strict_text(b):
@@ -149,18 +169,24 @@ def _source_key(key):
     return {"key": text, "key_truncated": True} if truncated else {"key": text}
 
 
-def record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_chars, max_entry_bytes):
-    """One record -> (ok, Kafka key, reason, truncated, text, payload JSON, doc_id) as the Bun parse worker writes it.
+def record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_chars, max_entry_bytes, label_fields):
+    """One record -> (ok, Kafka key, reason, truncated, text, payload JSON, doc_id, labels JSON, success)
+    as the Bun parse worker writes it.
 
     The key is the doc_id, or for a DLQ entry without one the source key as UTF-8 text
     (pipeline/core/dlq.ts).
     """
-    r = agent_rules.parse_agent_result(value, key, fields, max_chars)
+    r = agent_rules.parse_agent_result(value, key, fields, max_chars, label_fields)
     if r["ok"]:
         out = {"text": r["text"], "topic": topic, "kafka_ts": kafka_ts, "doc_id": r["doc_id"]}
         if r["truncated"]:
             out["truncated"] = True
-        return (True, r["doc_id"], None, r["truncated"], r["text"], _dumps(out), r["doc_id"])
+        if "labels" in r:
+            out["labels"] = r["labels"]
+        if "success" in r:
+            out["success"] = r["success"]
+        labels = _dumps(r.get("labels", {}))
+        return (True, r["doc_id"], None, r["truncated"], r["text"], _dumps(out), r["doc_id"], labels, r.get("success"))
     value = None if value is None else bytes(value)
     source_key = _source_key(key)
     text = None if value is None else _strict_text(value)
@@ -186,7 +212,7 @@ def record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_c
     }
     envelope = bound_dlq_entry(envelope, value, max_entry_bytes)
     dlq_key = r["doc_id"] if r["doc_id"] is not None else source_key["key"]
-    return (False, dlq_key, r["reason"], False, None, _dumps(envelope), r["doc_id"])
+    return (False, dlq_key, r["reason"], False, None, _dumps(envelope), r["doc_id"], None, None)
 
 
 class Counters:
@@ -379,13 +405,18 @@ def parsed_stream(spark, cfg):
             T.StructField("text", T.StringType(), True),
             T.StructField("payload", T.StringType(), False),
             T.StructField("doc_id", T.StringType(), True),
+            T.StructField("labels", T.StringType(), True),
+            T.StructField("success", T.BooleanType(), True),
         ]
     )
     fields, max_chars, max_entry_bytes = cfg["fields"], cfg["max_chars"], cfg["dlq_max_entry_bytes"]
+    label_fields = cfg["label_fields"]
 
     @F.udf(schema)
     def outcome(value, key, topic, partition, offset, kafka_ts):
-        return record_outcome(value, key, topic, partition, offset, kafka_ts, fields, max_chars, max_entry_bytes)
+        return record_outcome(
+            value, key, topic, partition, offset, kafka_ts, fields, max_chars, max_entry_bytes, label_fields
+        )
 
     reader = (
         spark.readStream.format("kafka")
@@ -508,6 +539,8 @@ def batch_writer(cfg, counters, stopping, redis_client):
                     F.col("timestamp").alias("kafka_ts"),
                     F.col("r.truncated").alias("truncated"),
                     F.current_timestamp().alias("parsed_ts"),
+                    F.col("r.success").alias("success"),
+                    F.col("r.labels").alias("labels"),
                     F.col("topic").alias("source_topic"),
                     F.col("partition").alias("source_partition"),
                     F.col("offset").alias("source_offset"),

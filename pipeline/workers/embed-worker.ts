@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /** embed-worker: `embedding_input` → InferMesh → `embeddings` + Parquet + Redis, with a DLQ. */
-import type { EmbeddedRecord } from "../contracts/records.ts";
+import { type EmbeddedRecord, labelColumns } from "../contracts/records.ts";
 import { EmbeddingCache } from "../embed/cache.ts";
 import { EmbedStage } from "../embed/stage.ts";
 import { warmCache } from "../embed/warmup.ts";
@@ -54,7 +54,11 @@ await runWorker<EmbeddedRecord>({
           schema: EMBEDDINGS_SCHEMA,
           rollRows: cfg.parquet.rollRows,
           rollSec: cfg.parquet.rollSec,
-          toRow: (o) => o.value,
+          toRow: (o) => ({
+            ...o.value,
+            ...labelColumns(o.value.labels ?? {}, o.value.success ?? null),
+            labels: JSON.stringify(o.value.labels ?? {}),
+          }),
         })
       : undefined;
     const stage = new EmbedStage({ client, cache, normalize: e.normalize, metrics });

@@ -27,7 +27,11 @@ await runWorker<EmbeddingInput>({
   }),
   listen: (cfg) => ({ host: cfg.parse.metricsHost, port: cfg.parse.metricsPort }),
   async setup({ cfg, producer, metrics }) {
-    const opts = { fields: cfg.parse.textFields, maxChars: cfg.parse.maxTextChars };
+    const opts = {
+      fields: cfg.parse.textFields,
+      maxChars: cfg.parse.maxTextChars,
+      labelFields: cfg.parse.labelFields,
+    };
     const parquet = cfg.parse.outputDir
       ? parquetStageSink<EmbeddingInput, ParsedRow>({
           dir: cfg.parse.outputDir,
@@ -35,7 +39,13 @@ await runWorker<EmbeddingInput>({
           schema: PARSED_ROWS_SCHEMA,
           rollRows: cfg.parquet.rollRows,
           rollSec: cfg.parquet.rollSec,
-          toRow: (o) => ({ ...o.value, truncated: o.value.truncated === true, parsed_ts: Date.now() / 1000 }),
+          toRow: (o) => ({
+            ...o.value,
+            truncated: o.value.truncated === true,
+            parsed_ts: Date.now() / 1000,
+            success: o.value.success ?? null,
+            labels: JSON.stringify(o.value.labels ?? {}),
+          }),
         })
       : undefined;
     return {

@@ -212,7 +212,15 @@ export function serializeFixture(records: Iterable<FixtureRecord>): string {
 // ── golden parse cases ───────────────────────────────────────────────────────────────────────
 
 export type GoldenExpect =
-  | { outcome: "ok"; text: string; doc_id: string; truncated: boolean }
+  | {
+      outcome: "ok";
+      text: string;
+      doc_id: string;
+      truncated: boolean;
+      /** When given, the labels expected ({} for none) and `success` (null for unknown). */
+      labels?: Record<string, string | number | boolean | null>;
+      success?: boolean | null;
+    }
   | { outcome: "dlq"; reason: GoldenDlqReason; doc_id?: string | null };
 
 export type GoldenDlqReason = "null_value" | "empty_text" | "invalid_doc_id";
@@ -226,12 +234,14 @@ export interface GoldenCase {
   fields?: string[];
   /** Maximum text length in UTF-16 code units, when not the default (8192). */
   max_chars?: number;
+  /** Label fields in order, when not the default (PARSE_LABEL_FIELDS' default). */
+  label_fields?: string[];
   expect: GoldenExpect;
   note?: string;
 }
 
-const GOLDEN_FIELDS = new Set([...RECORD_FIELDS, "name", "fields", "max_chars", "expect"]);
-const EXPECT_FIELDS = new Set(["outcome", "reason", "text", "doc_id", "truncated"]);
+const GOLDEN_FIELDS = new Set([...RECORD_FIELDS, "name", "fields", "max_chars", "label_fields", "expect"]);
+const EXPECT_FIELDS = new Set(["outcome", "reason", "text", "doc_id", "truncated", "labels", "success"]);
 
 /** Reads and validates `fixtures/golden/parse-cases.jsonl` (format in fixtures/README.md). */
 export function readGoldenCases(path: string): GoldenCase[] {
@@ -256,6 +266,13 @@ export function readGoldenCases(path: string): GoldenCase[] {
       }
       c.fields = f as string[];
     }
+    if (o.label_fields !== undefined) {
+      const f = o.label_fields;
+      if (!Array.isArray(f) || !f.every((x) => typeof x === "string" && x !== "")) {
+        fail('"label_fields" must be an array of non-empty strings');
+      }
+      c.label_fields = f as string[];
+    }
     if (o.max_chars !== undefined) {
       const m = o.max_chars;
       if (typeof m !== "number" || !Number.isInteger(m) || m < 1) fail('"max_chars" must be an integer ≥ 1');
@@ -274,7 +291,7 @@ function parseExpect(e: unknown, fail: (reason: string) => never): GoldenExpect 
     if (!DLQ_REASONS.includes(o.reason as string)) {
       fail(`a dlq case needs "reason": one of ${DLQ_REASONS.join(", ")}`);
     }
-    for (const k of ["text", "truncated"]) if (k in o) fail(`a dlq case has no "${k}"`);
+    for (const k of ["text", "truncated", "labels", "success"]) if (k in o) fail(`a dlq case has no "${k}"`);
     const out: GoldenExpect = { outcome: "dlq", reason: o.reason as GoldenDlqReason };
     if ("doc_id" in o) {
       if (o.doc_id !== null && (typeof o.doc_id !== "string" || o.doc_id === ""))
@@ -288,11 +305,16 @@ function parseExpect(e: unknown, fail: (reason: string) => never): GoldenExpect 
     if (typeof o.doc_id !== "string" || o.doc_id === "") fail('an ok case needs "doc_id" (non-empty string)');
     if (typeof o.truncated !== "boolean") fail('an ok case needs "truncated" (boolean)');
     if ("reason" in o) fail('an ok case has no "reason"');
+    if ("labels" in o && !isPlainObject(o.labels)) fail('"expect.labels" must be an object');
+    if ("success" in o && o.success !== null && typeof o.success !== "boolean")
+      fail('"expect.success" must be a boolean or null');
     return {
       outcome: "ok",
       text: o.text as string,
       doc_id: o.doc_id as string,
       truncated: o.truncated as boolean,
+      ...("labels" in o ? { labels: o.labels as Record<string, string | number | boolean | null> } : {}),
+      ...("success" in o ? { success: o.success as boolean | null } : {}),
     };
   }
   return fail('"expect.outcome" must be "ok" or "dlq"');

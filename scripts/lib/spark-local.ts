@@ -155,6 +155,7 @@ export function sparkJobEnv(
     REDDB_DLQ_STREAM: cfg.redis.dlqStream,
     REDDB_STREAM_MAXLEN: String(cfg.redis.streamMaxLen),
     PARSE_TEXT_FIELDS: cfg.parse.textFields.join(","),
+    PARSE_LABEL_FIELDS: cfg.parse.labelFields.join(","),
     PARSE_MAX_TEXT_CHARS: String(cfg.parse.maxTextChars),
     VEC_OUTPUT_DIR: cfg.parse.outputDir,
     VEC_CHECKPOINT: cfg.spark.checkpoint,

@@ -5,7 +5,12 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { boundDlqEntry, type DlqEntry } from "../../pipeline/contracts/dlq.ts";
-import { type ExtractOptions, isBlank, parseAgentResult } from "../../pipeline/contracts/extract.ts";
+import {
+  DEFAULT_LABEL_FIELDS,
+  type ExtractOptions,
+  isBlank,
+  parseAgentResult,
+} from "../../pipeline/contracts/extract.ts";
 import { parseRecords } from "../../pipeline/parse/stage.ts";
 import { type FixtureRecord, readFixture, readGoldenCases } from "../../scripts/lib/fixture-format.ts";
 import { repoRoot, run } from "../helpers/run.ts";
@@ -14,6 +19,7 @@ interface Case {
   record: FixtureRecord;
   fields?: string[];
   max_chars?: number;
+  label_fields?: string[];
 }
 
 async function python(cases: Case[]): Promise<unknown[]> {
@@ -24,6 +30,7 @@ async function python(cases: Case[]): Promise<unknown[]> {
         value_b64: c.record.value === null ? null : c.record.value.toString("base64"),
         ...(c.fields ? { fields: c.fields } : {}),
         ...(c.max_chars ? { max_chars: c.max_chars } : {}),
+        ...(c.label_fields ? { label_fields: c.label_fields } : {}),
       }),
     )
     .join("\n");
@@ -43,6 +50,7 @@ function bun(c: Case): unknown {
   const opts: ExtractOptions = {
     ...(c.fields ? { fields: c.fields } : {}),
     ...(c.max_chars ? { maxChars: c.max_chars } : {}),
+    ...(c.label_fields ? { labelFields: c.label_fields } : {}),
   };
   const r = parseAgentResult(c.record.value, c.record.key === null ? null : Buffer.from(c.record.key), opts);
   return r.ok ? r : { ok: false, reason: r.reason, error: r.error, doc_id: r.doc_id };
@@ -141,7 +149,7 @@ test("DLQ envelopes, bounded: the Spark job's equal the Bun parse worker's (ts a
     "for line in sys.stdin:",
     "    c = json.loads(line)",
     "    b = lambda f: None if c[f] is None else base64.b64decode(c[f])",
-    "    r = s.record_outcome(b('value'), b('key'), 'src', 1, 42, 1700000000000, s.agent_rules.DEFAULT_TEXT_FIELDS, 8192, c['max'])",
+    "    r = s.record_outcome(b('value'), b('key'), 'src', 1, 42, 1700000000000, s.agent_rules.DEFAULT_TEXT_FIELDS, 8192, c['max'], s.agent_rules.DEFAULT_LABEL_FIELDS)",
     "    print(json.dumps({'key': r[1], 'payload': r[5]}))",
   ].join("\n");
   const input = cases
@@ -188,4 +196,87 @@ test("DLQ envelopes, bounded: the Spark job's equal the Bun parse worker's (ts a
     doc_id: "k-blank",
   });
   expect(Buffer.from(blank.value_b64, "base64").toString()).toMatch(/^ +$/);
+});
+
+test("labels: the Spark job's embedding_input bytes equal the Bun parse worker's", async () => {
+  const values = [
+    {
+      text: "a",
+      status: "PASSED ",
+      agent: "coder",
+      reward: 0.75,
+      tokens: 1200,
+      latency_ms: 1.5e-7,
+      step: 3.0,
+    },
+    { text: "b", status: "failed", reward: -0, ts: 1e21, episode: 12345678901234567890, task: { nested: 1 } },
+    { text: "c", success: true, status: "error", reward: 123456789.125, kind: null, repo: "x".repeat(300) },
+    {
+      text: "d",
+      reward: 5e-324,
+      tokens: 1.7976931348623157e308,
+      trajectory_id: "t\ud800x",
+      episode_id: [1, 2],
+    },
+    { text: "e", meta: { agent: "nested" }, status: 7 },
+    { text: "f" },
+  ].map((v) => JSON.stringify(v).replace('"x"', '"x"'));
+  // A raw JSON literal the JS side cannot build from an object: an exponent spelled otherwise.
+  values.push('{"text":"g","reward":1.50E-5,"latency_ms":100.0,"tokens":-0.0}');
+  const fields = [...DEFAULT_LABEL_FIELDS, "meta.agent"];
+  const script = [
+    "import base64, json, sys",
+    `sys.path.insert(0, ${JSON.stringify(join(repoRoot, "pipeline", "spark"))})`,
+    "import spark_vectorize as s",
+    "fields = tuple(json.loads(sys.argv[1]))",
+    "for line in sys.stdin:",
+    "    v = base64.b64decode(line.strip())",
+    "    r = s.record_outcome(v, None, 'src', 0, 1, 1700000000000, s.agent_rules.DEFAULT_TEXT_FIELDS, 8192, 65536, fields)",
+    "    print(json.dumps({'payload': r[5], 'labels': r[7], 'success': r[8]}))",
+  ].join("\n");
+  const input = values.map((v) => Buffer.from(v).toString("base64")).join("\n");
+  const { code, stdout, stderr } = await run(["python3", "-c", script, JSON.stringify(fields)], input);
+  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  const got = stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { payload: string; labels: string; success: boolean | null });
+  values.forEach((v, i) => {
+    const record = {
+      topic: "src",
+      partition: 0,
+      offset: "1",
+      key: null,
+      value: Buffer.from(v),
+      timestamp: 1700000000000,
+      headers: {},
+    };
+    const out = parseRecords([record], { labelFields: fields }).outputs[0]?.value;
+    expect(got[i]?.payload).toBe(JSON.stringify(out));
+    expect(got[i]?.labels).toBe(JSON.stringify(out?.labels ?? {}));
+    expect(got[i]?.success).toBe(out?.success ?? null);
+  });
+  const first = parseRecords(
+    [
+      {
+        topic: "src",
+        partition: 0,
+        offset: "1",
+        key: null,
+        value: Buffer.from(values[0] as string),
+        timestamp: 1,
+        headers: {},
+      },
+    ],
+    { labelFields: fields },
+  ).outputs[0]?.value;
+  expect(first?.labels).toEqual({
+    status: "PASSED ",
+    agent: "coder",
+    reward: 0.75,
+    tokens: 1200,
+    latency_ms: 1.5e-7,
+    step: 3,
+  });
+  expect(first?.success).toBe(true);
 });
