@@ -3,8 +3,9 @@
  * query string) and the DLQ parameters. Every refusal is an {@link HttpError}.
  */
 
-import type { KnnQuery } from "../contracts/knn.ts";
+import type { KnnFilter, KnnQuery } from "../contracts/knn.ts";
 import { HttpError } from "../core/http-edge.ts";
+import { filterOf } from "../knn/engine.ts";
 
 /** A kNN query as the backend passes it on: the engine's query plus a text to embed. */
 export type BackendKnnQuery = KnnQuery & { text?: string };
@@ -49,6 +50,16 @@ function checkString(name: string, v: unknown): string | undefined {
   return v;
 }
 
+function checkFilter(v: unknown): KnnFilter | undefined {
+  if (v === undefined || v === null) return undefined;
+  try {
+    filterOf(v);
+  } catch (err) {
+    throw bad(`"filter": ${(err as Error).message}`);
+  }
+  return v as KnnFilter;
+}
+
 function checkBool(name: string, v: unknown): boolean | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "boolean") throw bad(`"${name}" must be true or false`);
@@ -70,6 +81,7 @@ export function knnQueryFromJson(body: Record<string, unknown>): BackendKnnQuery
   const shards = checkShards(body.shards);
   const model = checkString("model", body.model);
   const include_self = checkBool("include_self", body.include_self);
+  const filter = checkFilter(body.filter);
   if (vector) q.vector = vector;
   if (doc_id !== undefined) q.doc_id = doc_id;
   if (text !== undefined) q.text = text;
@@ -77,6 +89,7 @@ export function knnQueryFromJson(body: Record<string, unknown>): BackendKnnQuery
   if (shards) q.shards = shards;
   if (model !== undefined) q.model = model;
   if (include_self !== undefined) q.include_self = include_self;
+  if (filter !== undefined) q.filter = filter;
   if (!q.vector && q.doc_id === undefined && q.text === undefined) {
     throw bad('one of "vector", "doc_id" or "text" is required');
   }
@@ -88,7 +101,7 @@ function numberList(s: string): number[] {
   return s.split(",").map((x) => (x.trim() === "" ? Number.NaN : Number(x.trim())));
 }
 
-const QUERY_PARAMS = ["doc_id", "text", "model", "k", "vector", "shards", "include_self"];
+const QUERY_PARAMS = ["doc_id", "text", "model", "k", "vector", "shards", "include_self", "filter"];
 
 /**
  * A validated kNN query from a query string: `doc_id`, `text`, `model`, `k` (decimal digits
@@ -111,6 +124,14 @@ export function knnQueryFromParams(params: URLSearchParams): BackendKnnQuery {
   if (vector !== null) body.vector = numberList(vector);
   const shards = params.get("shards");
   if (shards !== null && shards.trim() !== "") body.shards = numberList(shards);
+  const filter = params.get("filter");
+  if (filter !== null) {
+    try {
+      body.filter = JSON.parse(filter);
+    } catch {
+      throw bad('"filter" must be a JSON object, e.g. filter={"success":true}');
+    }
+  }
   const self = params.get("include_self");
   if (self !== null) {
     const s = self.trim().toLowerCase();

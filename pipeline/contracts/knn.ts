@@ -4,6 +4,19 @@
  * console decodes them.
  */
 
+import type { Labels, LabelValue } from "./extract.ts";
+
+/**
+ * A filter on what is stored with each vector: every key must match. `topic` matches the
+ * source topic, `success` the derived success, any other key the label of that name; a value
+ * matches when equal (strings exactly), an array when any of its values is equal.
+ */
+export type KnnFilter = Record<string, LabelValue | LabelValue[]>;
+
+/** At most this many keys in a filter, and values per key. */
+export const MAX_FILTER_KEYS = 32;
+export const MAX_FILTER_VALUES = 256;
+
 export interface KnnQuery {
   /** Model whose vectors are searched; may be omitted when it is unambiguous. */
   model?: string;
@@ -15,6 +28,8 @@ export interface KnnQuery {
   shards?: number[];
   /** With doc_id: include the document itself (default false). */
   include_self?: boolean;
+  /** Only documents whose labels, topic or success match ({@link KnnFilter}). */
+  filter?: KnnFilter;
 }
 
 export interface Neighbor {
@@ -24,6 +39,9 @@ export interface Neighbor {
   model: string;
   topic: string | null;
   text: string;
+  /** The document's labels ({} when it has none). */
+  labels: Labels;
+  success: boolean | null;
 }
 
 export interface KnnResult {

@@ -11,7 +11,8 @@
  *   {ns}:{REDDB_DLQ_STREAM}      stream of DLQ entries, fields stage, reason, doc_id + value
  * The kNN index (indexer; read by the backend):
  *   {ns}:embvec:{doc_id}         hash: doc_id, model, dim, vec (float32 little-endian bytes), norm,
- *                                topic, kafka_ts, embedded_ts, text (bounded), shard
+ *                                topic, kafka_ts, embedded_ts, text (bounded), shard, labels (JSON),
+ *                                success (1, 0 or empty)
  *   {ns}:shard:{n}:ids           sorted set of doc_ids by embedded_ts; the newest EMB_SHARD_MAX_IDS
  *                                are kept, and an evicted id's embvec is deleted with it
  *   {ns}:{REDDB_INDEX_STREAM}    stream of changes: op (upsert|delete), doc_id — followed by
@@ -21,6 +22,7 @@
  * (MAXLEN ~ REDDB_STREAM_MAXLEN).
  */
 import { createHash } from "node:crypto";
+import type { Labels } from "./extract.ts";
 
 /** What names the index's keys. */
 export interface IndexLayout {
@@ -90,6 +92,18 @@ export interface StoredVector {
   embedded_ts: number;
   text: string;
   shard: number;
+  labels: Labels;
+  success: boolean | null;
+}
+
+function parseLabels(s: string | undefined): Labels {
+  if (!s) return {};
+  try {
+    const v = JSON.parse(s);
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Labels) : {};
+  } catch {
+    return {};
+  }
 }
 
 export function decodeStoredVector(h: Record<string, Buffer>): StoredVector | undefined {
@@ -107,6 +121,8 @@ export function decodeStoredVector(h: Record<string, Buffer>): StoredVector | un
     embedded_ts: Number(s("embedded_ts")),
     text: s("text") ?? "",
     shard: Number(s("shard")),
+    labels: parseLabels(s("labels")),
+    success: s("success") === "1" ? true : s("success") === "0" ? false : null,
   };
 }
 

@@ -54,6 +54,8 @@ function validate(
       error: "vector must be a non-empty array of finite numbers",
     };
   }
+  if (r.labels !== undefined && (typeof r.labels !== "object" || r.labels === null || Array.isArray(r.labels)))
+    return { ok: false, reason: "invalid_record", error: "labels must be an object" };
   return { ok: true, value: r as EmbeddedRecord };
 }
 
@@ -160,6 +162,10 @@ export function indexSink(
             r.text.slice(0, opts.textMaxChars),
             "shard",
             String(r.shard),
+            "labels",
+            JSON.stringify(r.labels ?? {}),
+            "success",
+            r.success === true ? "1" : r.success === false ? "0" : "",
           );
         }
         const res = await p.exec();

@@ -10,7 +10,14 @@
  * with the SIMD kernel and keeps the best k in a small heap.
  */
 
-import type { KnnQuery, KnnResult, Neighbor } from "../contracts/knn.ts";
+import type { Labels, LabelValue } from "../contracts/extract.ts";
+import {
+  type KnnQuery,
+  type KnnResult,
+  MAX_FILTER_KEYS,
+  MAX_FILTER_VALUES,
+  type Neighbor,
+} from "../contracts/knn.ts";
 import { normalizeInto } from "../contracts/vector.ts";
 import { defaultBackend, type KernelBackend, strideOf, VectorSlab } from "./kernel.ts";
 import { TopK } from "./topk.ts";
@@ -56,6 +63,8 @@ class ModelIndex {
   readonly ids: string[] = [];
   readonly topics: (string | null)[] = [];
   readonly texts: string[] = [];
+  readonly labels: Labels[] = [];
+  readonly success: (boolean | null)[] = [];
   shards = new Int32Array(MIN_CAPACITY);
   norms = new Float64Array(MIN_CAPACITY);
   strings = 0;
@@ -85,6 +94,8 @@ class ModelIndex {
     this.ids.push("");
     this.topics.push(null);
     this.texts.push("");
+    this.labels.push(NO_LABELS);
+    this.success.push(null);
     return this.count++;
   }
 
@@ -96,12 +107,16 @@ class ModelIndex {
     this.strings -=
       stringBytes(this.ids[row] as string) +
       stringBytes(this.topics[row] as string | null) +
-      stringBytes(this.texts[row] as string);
+      stringBytes(this.texts[row] as string) +
+      labelBytes(this.labels[row] as Labels);
     const topic = e.topic ?? null;
+    const labels = e.labels ?? NO_LABELS;
     this.ids[row] = e.doc_id;
     this.topics[row] = topic;
     this.texts[row] = e.text;
-    this.strings += stringBytes(e.doc_id) + stringBytes(topic) + stringBytes(e.text);
+    this.labels[row] = labels;
+    this.success[row] = e.success ?? null;
+    this.strings += stringBytes(e.doc_id) + stringBytes(topic) + stringBytes(e.text) + labelBytes(labels);
     this.shards[row] = e.shard;
     this.norms[row] = norm;
   }
@@ -112,7 +127,8 @@ class ModelIndex {
     this.strings -=
       stringBytes(this.ids[row] as string) +
       stringBytes(this.topics[row] as string | null) +
-      stringBytes(this.texts[row] as string);
+      stringBytes(this.texts[row] as string) +
+      labelBytes(this.labels[row] as Labels);
     let moved: string | null = null;
     if (row !== last) {
       const s = this.stride;
@@ -120,6 +136,8 @@ class ModelIndex {
       this.ids[row] = this.ids[last] as string;
       this.topics[row] = this.topics[last] as string | null;
       this.texts[row] = this.texts[last] as string;
+      this.labels[row] = this.labels[last] as Labels;
+      this.success[row] = this.success[last] as boolean | null;
       this.shards[row] = this.shards[last] as number;
       this.norms[row] = this.norms[last] as number;
       moved = this.ids[row] as string;
@@ -127,6 +145,8 @@ class ModelIndex {
     this.ids.pop();
     this.topics.pop();
     this.texts.pop();
+    this.labels.pop();
+    this.success.pop();
     this.count = last;
     const cap = this.slab.capacity;
     if (cap > MIN_CAPACITY && this.count <= cap / 4) this.setCapacity(Math.max(MIN_CAPACITY, cap / 2));
@@ -286,6 +306,8 @@ export class KnnEngine {
       topic: index.topics[row] as string | null,
       text: index.texts[row] as string,
       shard: index.shards[row] as number,
+      labels: index.labels[row] as Labels,
+      success: index.success[row] as boolean | null,
     };
   }
 
@@ -330,6 +352,7 @@ export class KnnEngine {
     const shards = q.shards ?? null;
     if (shards !== null && (!Array.isArray(shards) || !shards.every((s) => Number.isInteger(s))))
       throw bad("shards must be an array of integers");
+    const match = q.filter === undefined || q.filter === null ? null : filterOf(q.filter);
     const unit = hasVector ? this.normalised(q.vector, "vector").unit : undefined;
 
     const doc = hasDoc ? this.where.get(q.doc_id as string) : undefined;
@@ -360,18 +383,30 @@ export class KnnEngine {
     const slab = index.slab;
     const n = index.count;
     let scored = 0;
-    const allowed = shards === null ? null : shardFilter(shards);
+    const inShards = shards === null ? null : shardFilter(shards);
+    const rowShards = index.shards;
+    const allowed =
+      inShards === null && match === null
+        ? null
+        : (row: number) =>
+            (inShards === null || inShards(rowShards[row] as number)) &&
+            (match === null ||
+              match(
+                index.labels[row] as Labels,
+                index.topics[row] as string | null,
+                index.success[row] as boolean | null,
+              ));
     if (allowed === null) {
       slab.scan(0, n);
       top.offerRange(slab.scores, 0, n, self);
       scored = n;
     } else {
-      const rowShards = index.shards;
+      // Runs of allowed rows are scanned at once.
       let r = 0;
       while (r < n) {
-        while (r < n && !allowed(rowShards[r] as number)) r++;
+        while (r < n && !allowed(r)) r++;
         const from = r;
-        while (r < n && allowed(rowShards[r] as number)) r++;
+        while (r < n && allowed(r)) r++;
         if (r > from) {
           slab.scan(from, r - from);
           top.offerRange(slab.scores, from, r, self);
@@ -379,7 +414,7 @@ export class KnnEngine {
         }
       }
     }
-    if (self >= 0 && (allowed === null || allowed(index.shards[self] as number))) scored--;
+    if (self >= 0 && (allowed === null || allowed(self))) scored--;
 
     const neighbors: Neighbor[] = top.sorted().map(({ row, score }) => ({
       doc_id: index.ids[row] as string,
@@ -387,6 +422,8 @@ export class KnnEngine {
       model: index.name,
       topic: index.topics[row] as string | null,
       text: index.texts[row] as string,
+      labels: index.labels[row] as Labels,
+      success: index.success[row] as boolean | null,
     }));
     return {
       neighbors,
@@ -435,6 +472,52 @@ export class KnnEngine {
 }
 
 /** A membership test for a list of shard numbers: a lookup table when they are close together. */
+const NO_LABELS: Labels = Object.freeze({}) as Labels;
+
+/** An estimate of the bytes a labels object holds. */
+function labelBytes(labels: Labels): number {
+  let n = 0;
+  for (const k in labels) {
+    const v = labels[k];
+    n += 2 * k.length + (typeof v === "string" ? 2 * v.length : 8) + 16;
+  }
+  return n;
+}
+
+const isScalar = (v: unknown): v is LabelValue =>
+  v === null ||
+  typeof v === "string" ||
+  typeof v === "boolean" ||
+  (typeof v === "number" && Number.isFinite(v));
+
+/**
+ * The predicate of a {@link KnnFilter}, or a 400 naming what is wrong with it.
+ */
+export function filterOf(
+  filter: unknown,
+): (labels: Labels, topic: string | null, success: boolean | null) => boolean {
+  if (typeof filter !== "object" || filter === null || Array.isArray(filter))
+    throw bad('filter must be an object of label → value (or array of values), e.g. {"success": true}');
+  const entries = Object.entries(filter as Record<string, unknown>);
+  if (entries.length > MAX_FILTER_KEYS)
+    throw bad(`filter has ${entries.length} keys; at most ${MAX_FILTER_KEYS}`);
+  const tests: [string, LabelValue[]][] = entries.map(([k, v]) => {
+    const values = Array.isArray(v) ? v : [v];
+    if (Array.isArray(v) && v.length === 0) throw bad(`filter.${k}: an empty list matches nothing`);
+    if (values.length > MAX_FILTER_VALUES)
+      throw bad(`filter.${k}: ${values.length} values; at most ${MAX_FILTER_VALUES}`);
+    for (const x of values) {
+      if (!isScalar(x)) throw bad(`filter.${k}: values must be strings, finite numbers, booleans or null`);
+    }
+    return [k, values as LabelValue[]];
+  });
+  return (labels, topic, success) =>
+    tests.every(([k, values]) => {
+      const have = k === "topic" ? topic : k === "success" ? success : labels[k];
+      return have !== undefined && values.includes(have);
+    });
+}
+
 function shardFilter(shards: number[]): (shard: number) => boolean {
   if (shards.length === 0) return () => false;
   let lo = shards[0] as number;

@@ -55,6 +55,8 @@ export class KnnService {
           topic: stored.topic,
           text: stored.text,
           shard: stored.shard,
+          labels: stored.labels,
+          success: stored.success,
         });
       } catch (e) {
         this.o.log.warn("skipping a stored vector", { doc_id: id, error: e as Error });

@@ -3,6 +3,7 @@
  * (typed arrays in process memory); the service adds loading from Redis and text queries.
  * The query and its answer, as they travel, are in `pipeline/contracts/knn.ts`.
  */
+import type { Labels } from "../contracts/extract.ts";
 
 /** One indexed document as the engine holds it. */
 export interface IndexEntry {
@@ -13,6 +14,10 @@ export interface IndexEntry {
   /** Text or a bounded preview of it. */
   text: string;
   shard: number;
+  /** The document's labels (default {}). */
+  labels?: Labels;
+  /** Derived success (default null). */
+  success?: boolean | null;
 }
 
 /** An error a query answers with an HTTP status (400 bad input, 404 unknown doc_id). */

@@ -62,6 +62,8 @@ function fakeKnn() {
           model: "hash-4",
           topic: "agent.results",
           text: `text of ${d}`,
+          labels: {},
+          success: null,
         })),
         count_scored: docs.length,
         took_ms: 0.5,
@@ -171,6 +173,8 @@ describe("backend HTTP API", () => {
       model: "hash-4",
       topic: "agent.results",
       text: "text of a",
+      labels: {},
+      success: null,
     });
     expect(body.count_scored).toBe(4);
     expect(r.knn.calls.slice(before)).toEqual([

@@ -479,6 +479,8 @@ describe("bookkeeping", () => {
       topic: "t",
       text: "hello",
       shard: 7,
+      labels: {},
+      success: null,
     });
     // After "a" is removed, "b" moves into its row and still answers correctly.
     e.remove("a");

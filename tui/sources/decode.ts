@@ -287,6 +287,13 @@ function neighbor(raw: unknown): Neighbor {
     model: str(n.model),
     topic: str(n.topic),
     text: str(n.text) ?? "",
+    labels: Object.fromEntries(
+      Object.entries(rec(n.labels)).filter(
+        (e): e is [string, string | number | boolean | null] =>
+          e[1] === null || ["string", "number", "boolean"].includes(typeof e[1]),
+      ),
+    ),
+    success: typeof n.success === "boolean" ? n.success : null,
   };
 }
 
