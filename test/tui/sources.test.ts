@@ -392,3 +392,19 @@ describe("HTTP transport (a local server speaking the backend's protocol)", () =
     expect(error.length).toBeGreaterThan(0);
   });
 });
+
+describe("kNN prompt filters", () => {
+  test("| key=value terms after a query are a filter on labels, topic or success", () => {
+    expect(parsePrompt("tests keep failing | success=false agent=coder,planner reward=0.5")).toEqual({
+      kind: "text",
+      text: "tests keep failing",
+      filter: { success: false, agent: ["coder", "planner"], reward: 0.5 },
+    });
+    expect(parsePrompt("doc:run-1 | kind=null")).toEqual({ kind: "doc", doc_id: "run-1", filter: { kind: null } });
+  });
+
+  test("a | that is not followed by key=value terms belongs to the text; an empty filter is an error", () => {
+    expect(parsePrompt("grep foo | wc -l")).toEqual({ kind: "text", text: "grep foo | wc -l" });
+    expect(parsePrompt("flaky |").kind).toBe("error");
+  });
+});

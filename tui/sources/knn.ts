@@ -1,24 +1,66 @@
 /**
- * kNN queries: the prompt syntax (free text, `doc:<id>`, `@path/to/vector.json`), the HTTP
+ * kNN queries: the prompt syntax (free text, `doc:<id>`, `@path/to/vector.json`, each optionally
+ * followed by `| key=value …`, a filter on labels, `topic` or `success`), the HTTP
  * client of `POST /api/knn/query`, and the search flow that dispatches pending, result and
  * error (answers to superseded queries are dropped by sequence number).
  */
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
+import type { KnnFilter } from "../../pipeline/contracts/knn.ts";
 import type { Dispatch } from "../state/store.ts";
 import type { KnnResult } from "../state/types.ts";
 import { decodeKnn, isRecord } from "./decode.ts";
 import { answerError, errorText, type Transport } from "./transport.ts";
 
-export type PromptQuery =
+export type PromptQuery = (
   | { kind: "text"; text: string }
   | { kind: "doc"; doc_id: string }
-  | { kind: "vector"; path: string };
+  | { kind: "vector"; path: string }
+) & { filter?: KnnFilter };
+
+const FILTER_TERM = /^([^\s=|]+)=(\S+)$/;
+
+/** A filter value as typed: true, false, null and numbers are those, anything else a string. */
+function filterValue(s: string): string | number | boolean | null {
+  if (s === "true" || s === "false") return s === "true";
+  if (s === "null") return null;
+  if (/^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return Number(s);
+  return s;
+}
+
+/**
+ * `… | success=true agent=coder,planner`: the filter after the last `|` when every term there
+ * is key=value (a comma list of values matches any of them); else the `|` is part of the query.
+ */
+function splitFilter(s: string): { rest: string; filter?: KnnFilter } | { error: string } {
+  const at = s.lastIndexOf("|");
+  if (at < 0) return { rest: s };
+  const terms = s
+    .slice(at + 1)
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
+  if (terms.length === 0) return { error: "a filter after | needs key=value terms, e.g. | success=true" };
+  if (!terms.every((t) => FILTER_TERM.test(t))) return { rest: s };
+  const filter: KnnFilter = {};
+  for (const t of terms) {
+    const [, key, value] = FILTER_TERM.exec(t) as RegExpExecArray;
+    const values = (value as string).split(",").map(filterValue);
+    filter[key as string] = values.length === 1 ? (values[0] as string) : values;
+  }
+  return { rest: s.slice(0, at).trim(), filter };
+}
 
 /** What a prompt asks for, or an error message. */
 export function parsePrompt(input: string): PromptQuery | { kind: "error"; error: string } {
-  const s = input.trim();
+  const split = splitFilter(input.trim());
+  if ("error" in split) return { kind: "error", error: split.error };
+  const q = parseQuery(split.rest);
+  return q.kind === "error" || split.filter === undefined ? q : { ...q, filter: split.filter };
+}
+
+function parseQuery(s: string): PromptQuery | { kind: "error"; error: string } {
   if (s === "") return { kind: "error", error: "type a query: free text, doc:<id> or @path/to/vector.json" };
   if (s.startsWith("doc:")) {
     const id = s.slice(4).trim();
@@ -40,6 +82,7 @@ export interface KnnRequest {
   doc_id?: string;
   vector?: number[];
   k: number;
+  filter?: KnnFilter;
 }
 
 export type KnnQueryFn = (req: KnnRequest, signal?: AbortSignal) => Promise<KnnResult>;
@@ -108,12 +151,13 @@ export function createSearcher(d: SearcherDeps): (prompt: string, k: number) => 
     inFlight = ctl;
     d.dispatch({ type: "knn/start", query: prompt.trim(), seq: mine });
     try {
-      const req: KnnRequest =
+      const base: KnnRequest =
         q.kind === "text"
           ? { text: q.text, k }
           : q.kind === "doc"
             ? { doc_id: q.doc_id, k }
             : { vector: await readVectorFile(q.path, d.cwd, d.readText), k };
+      const req: KnnRequest = q.filter ? { ...base, filter: q.filter } : base;
       const result = await d.query(req, ctl.signal);
       if (mine === seq) d.dispatch({ type: "knn/done", seq: mine, result });
     } catch (err) {

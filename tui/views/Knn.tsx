@@ -13,6 +13,7 @@ const IDLE_HELP = [
   "free text    embedded by the backend with the index's model, e.g. “retry on timeout”",
   "doc:<id>     neighbours of an indexed document",
   '@file.json   a vector from a file: [0.1, …] or {"vector": […]}',
+  "… | k=v      only matches: labels, topic or success, e.g. “flaky tests | success=true agent=coder”",
   "Enter on a result searches from it; ↑/↓ in the prompt recalls history",
 ];
 
