@@ -348,6 +348,17 @@ export const VARIABLES = {
     help: "model requested (one of `INFERMESH_MODELS`)",
   }),
   EMBED_BATCH_SIZE: int(64, { section: "embed", min: 1, max: 100_000, help: "records per batch" }),
+  EMBED_BATCH_ADAPTIVE: bool(false, {
+    section: "embed",
+    help: "batch size follows InferMesh's round trip and errors (AIMD) between EMBED_BATCH_MIN and EMBED_BATCH_MAX, starting at EMBED_BATCH_SIZE",
+  }),
+  EMBED_BATCH_MIN: int(8, { section: "embed", min: 1, max: 100_000, help: "smallest adaptive batch" }),
+  EMBED_BATCH_MAX: int(1024, { section: "embed", min: 1, max: 100_000, help: "largest adaptive batch" }),
+  EMBED_BATCH_TARGET_MS: num(500, {
+    section: "embed",
+    min: 1,
+    help: "adaptive batching: a slower InferMesh round trip shrinks the batch",
+  }),
   EMBED_MAX_WAIT_SEC: num(0.5, { section: "embed", help: "a partial batch flushes after this long" }),
   EMBED_MAX_BATCH_BYTES: int(4 * 1024 * 1024, {
     section: "embed",
@@ -620,6 +631,12 @@ export function loadConfig(env: Env = process.env) {
       backoffSec: v("INFERMESH_BACKOFF_SEC"),
       maxBackoffSec: v("INFERMESH_MAX_BACKOFF_SEC"),
       batchSize: v("EMBED_BATCH_SIZE"),
+      adaptive: {
+        on: v("EMBED_BATCH_ADAPTIVE"),
+        min: v("EMBED_BATCH_MIN"),
+        max: v("EMBED_BATCH_MAX"),
+        targetMs: v("EMBED_BATCH_TARGET_MS"),
+      },
       maxWaitSec: v("EMBED_MAX_WAIT_SEC"),
       maxBatchBytes: v("EMBED_MAX_BATCH_BYTES"),
       writeParquet: v("EMBED_WRITE_PARQUET"),

@@ -43,7 +43,7 @@ export type RunnerLabeled = "dlq_by_reason" | "rejected_by_sink" | "retries_by_k
 export type ParseCounter = "truncated";
 /** The embed worker's own counters and gauges. */
 export type EmbedCounter = "total_infermesh_calls" | "infermesh_failures";
-export type EmbedGauge = "last_infermesh_rtt_ms";
+export type EmbedGauge = "last_infermesh_rtt_ms" | "batch_limit";
 /** The indexer's own counters. */
 export type IndexCounter = "indexed" | "evicted";
 
@@ -109,7 +109,12 @@ export type EmbedWorkerMetrics = RunnerMetrics &
   Record<EmbedCounter, number> & {
     last_infermesh_rtt_ms: number;
     model: string;
+    /** EMBED_BATCH_SIZE (the start, when adaptive). */
     batch_size: number;
+    /** Adaptive batching on (EMBED_BATCH_ADAPTIVE). */
+    batch_adaptive: boolean;
+    /** Records per batch now (the adaptive limit, else EMBED_BATCH_SIZE). */
+    batch_limit: number;
     cache: CacheFigures;
     parquet?: ParquetFigures;
   };

@@ -6,6 +6,8 @@
  */
 export interface BatcherOptions<T> {
   maxItems: number;
+  /** A lower limit that may change between batches (adaptive batching); capped by maxItems. */
+  limit?: () => number;
   maxBytes?: number;
   maxWaitMs: number;
   sizeOf?: (item: T) => number;
@@ -42,6 +44,12 @@ export class Batcher<T> {
     this.clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
   }
 
+  /** Items per batch now. */
+  get maxItems(): number {
+    const limit = this.opts.limit?.();
+    return limit === undefined ? this.opts.maxItems : Math.max(1, Math.min(this.opts.maxItems, limit));
+  }
+
   /** Items waiting for a flush. */
   get pending(): number {
     return this.buffer.length;
@@ -59,10 +67,7 @@ export class Batcher<T> {
       for (const item of items) {
         this.buffer.push({ item, ticket });
         this.bytes += this.opts.sizeOf?.(item) ?? 0;
-        if (
-          this.buffer.length >= this.opts.maxItems ||
-          (this.opts.maxBytes && this.bytes >= this.opts.maxBytes)
-        ) {
+        if (this.buffer.length >= this.maxItems || (this.opts.maxBytes && this.bytes >= this.opts.maxBytes)) {
           this.cut();
         }
       }

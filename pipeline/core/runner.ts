@@ -38,6 +38,8 @@ export interface RunnerOptions<T> {
   /** Where records come from (Kafka's consumer group in the workers). */
   source: Source;
   batch: { maxItems: number; maxBytes: number; maxWaitMs: number };
+  /** Records per batch now, when it adapts (capped by batch.maxItems). */
+  batchLimit?: () => number;
   process: (records: SourceRecord[], signal: AbortSignal) => Promise<ProcessResult<T>>;
   sinks: Sink<T>[];
   dlq: DlqSink[];
@@ -113,6 +115,7 @@ export class Runner<T> {
     this.highWater = Math.max(4 * o.batch.maxItems, 1000);
     this.batcher = new Batcher<SourceRecord>({
       ...o.batch,
+      ...(o.batchLimit ? { limit: o.batchLimit } : {}),
       sizeOf: (r) => (r.value?.length ?? 0) + (r.key?.length ?? 0),
       flush: (records) => this.flush(records),
     });
@@ -376,7 +379,7 @@ export class Runner<T> {
     // on one batch at a time and committed in the same steps, and no more than the high-water
     // mark waits in the runner. So a crash or rebalance repeats only what was not durable yet,
     // and records of a partition taken away meanwhile are left to its new owner.
-    const step = Math.max(1, this.o.batch.maxItems);
+    const step = Math.max(1, this.batcher.maxItems);
     const generation = this.generation;
     for (let i = 0; i < records.length; i += step) {
       // After a rebalance (or a consumer restart) the group re-delivers from the last commit.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bun
 /** embed-worker: `embedding_input` → InferMesh → `embeddings` + Parquet + Redis, with a DLQ. */
 import { type EmbeddedRecord, labelColumns } from "../contracts/records.ts";
+import { AdaptiveBatchSize } from "../core/adaptive-batch.ts";
+import { AdaptiveProcess } from "../embed/adaptive.ts";
 import { EmbeddingCache } from "../embed/cache.ts";
 import { EmbedStage } from "../embed/stage.ts";
 import { warmCache } from "../embed/warmup.ts";
@@ -25,13 +27,18 @@ await runWorker<EmbeddedRecord>({
   groupId: (cfg) => cfg.embed.group,
   topics: (cfg) => [cfg.topics.input],
   batch: (cfg) => ({
-    maxItems: cfg.embed.batchSize,
+    // Adaptive batching moves below this ceiling.
+    maxItems: cfg.embed.adaptive.on
+      ? Math.max(cfg.embed.adaptive.max, cfg.embed.batchSize)
+      : cfg.embed.batchSize,
     maxBytes: cfg.embed.maxBatchBytes,
     maxWaitMs: cfg.embed.maxWaitSec * 1000,
   }),
   listen: (cfg) => ({ host: cfg.embed.metricsHost, port: cfg.embed.metricsPort }),
   async setup({ cfg, producer, redis, redisLayout, metrics, log }) {
     const e = cfg.embed;
+    let adaptive: AdaptiveProcess<EmbeddedRecord> | undefined;
+    metrics.set("batch_limit", e.batchSize);
     const client = new InfermeshClient({
       url: e.infermeshUrl,
       urls: e.infermeshUrls,
@@ -40,7 +47,10 @@ await runWorker<EmbeddedRecord>({
       apiKey: e.apiKey,
       timeoutSec: e.timeoutSec,
       policy: { baseSec: e.backoffSec, maxSec: e.maxBackoffSec, retries: e.retries },
-      onCall: ({ rttMs }) => metrics.set("last_infermesh_rtt_ms", Math.round(rttMs * 10) / 10),
+      onCall: ({ ok, rttMs }) => {
+        metrics.set("last_infermesh_rtt_ms", Math.round(rttMs * 10) / 10);
+        adaptive?.call({ ok, rttMs });
+      },
     });
     const cache = new EmbeddingCache(e.cacheMax, e.cacheTtlSec * 1000);
     if (e.cacheWarmup > 0 && e.writeParquet) {
@@ -62,10 +72,24 @@ await runWorker<EmbeddedRecord>({
         })
       : undefined;
     const stage = new EmbedStage({ client, cache, normalize: e.normalize, metrics });
+    if (e.adaptive.on) {
+      const size = new AdaptiveBatchSize({
+        min: e.adaptive.min,
+        max: e.adaptive.max,
+        start: e.batchSize,
+        targetMs: e.adaptive.targetMs,
+      });
+      adaptive = new AdaptiveProcess(
+        size,
+        (records, signal) => stage.process(records, signal),
+        (limit) => metrics.set("batch_limit", limit),
+      );
+    }
     const fingerprint = (r: EmbeddedRecord) =>
       `${r.model}:${r.normalized ? 1 : 0}:${Bun.hash(r.text).toString(36)}`;
     return {
-      process: (records, signal) => stage.process(records, signal),
+      process: adaptive ? adaptive.process : (records, signal) => stage.process(records, signal),
+      ...(adaptive ? { batchLimit: () => (adaptive as AdaptiveProcess<EmbeddedRecord>).limit } : {}),
       sinks: [
         kafkaSink<EmbeddedRecord>(producer, cfg.topics.output, (o) => ({
           key: o.value.doc_id,
@@ -78,6 +102,7 @@ await runWorker<EmbeddedRecord>({
       metrics: () => ({
         model: e.model,
         batch_size: e.batchSize,
+        batch_adaptive: e.adaptive.on,
         cache: cache.stats(),
         ...(parquet ? { parquet: { dir: e.parquetDir, ...parquet.stats() } } : {}),
       }),

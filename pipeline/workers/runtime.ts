@@ -32,6 +32,8 @@ export interface StageSetup<T> {
   sinks: Sink<T>[];
   /** Extra health checks (name → probe). */
   checks?: Record<string, () => Promise<boolean>>;
+  /** Records per batch now, when the stage adapts it (capped by the spec's batch.maxItems). */
+  batchLimit?: () => number;
   /** Extra fields for /metrics. */
   metrics?: () => Record<string, unknown>;
   close?: () => Promise<void>;
@@ -106,6 +108,7 @@ export async function runWorker<T>(
       heartbeatIntervalMs: cfg.kafka.heartbeatIntervalMs,
     }),
     batch: spec.batch(cfg),
+    ...(stage.batchLimit ? { batchLimit: stage.batchLimit } : {}),
     process: stage.process,
     sinks: stage.sinks,
     dlq,

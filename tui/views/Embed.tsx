@@ -39,6 +39,9 @@ export function Embed({ state, width, height }: ViewProps) {
       ["out", rate(w.rates.records_out_per_sec)],
       ["batches", rate(w.rates.batches_per_sec)],
       ["batch size", count(m.current_batch_size)],
+      ...(m.batch_adaptive === true
+        ? ([["adaptive limit", count(m.batch_limit)]] as [string, string][])
+        : []),
       ["in flight", count(m.in_flight)],
       ["lag", count(m.lag)],
     ]),
