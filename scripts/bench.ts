@@ -12,6 +12,7 @@ import Redis from "ioredis";
 import { loadConfig } from "../pipeline/config.ts";
 import { createKafka } from "../pipeline/io/kafka.ts";
 import { MINILM_INT8_MODEL, MINILM_MODEL } from "../pipeline/models/registry.ts";
+import { benchAdaptiveStep } from "./lib/bench-adaptive.ts";
 import { benchKnn } from "./lib/bench-knn.ts";
 import { benchModels } from "./lib/bench-models.ts";
 import { benchParse } from "./lib/bench-parse.ts";
@@ -238,7 +239,8 @@ await runScript(
       "  • the same end-to-end figure for a naive baseline: one message at a time (batch size 1, no wait);\n" +
       "  • parse records/s of the Bun parse worker and of the Spark parse job on the same input\n" +
       "    (the first Spark run installs pyspark into the cache);\n" +
-      "  • kNN latency, SSE fan-out and the console's CPU and memory.\n" +
+      "  • fixed against adaptive batching (EMBED_BATCH_ADAPTIVE) when InferMesh slows down (--only adaptive);\n" +
+      "  • kNN latency (unfiltered and filtered on labels), SSE fan-out and the console's CPU and memory.\n" +
       "Starts Kafka and Redis if needed; uses its own topics and keys and removes them afterwards.",
     options: [
       ["--records N", "records per end-to-end run (20000)"],
@@ -246,7 +248,7 @@ await runScript(
       ["--skip-naive", "skip the naive baseline"],
       [
         "--only LIST",
-        "run only these parts: models, pipeline, parse, knn, sse, tui (comma list; default all)",
+        "run only these parts: models, pipeline, adaptive, parse, knn, sse, tui (comma list; default all)",
       ],
       ["--quick", "kNN sizes ÷ 10 (smoke run)"],
       ["--json", "also print the figures as JSON"],
@@ -266,7 +268,7 @@ await runScript(
       figures.push({ name, value, unit });
       info(`  ${name}: ${value.toFixed(value < 1 ? 3 : value < 10 ? 2 : 0)} ${unit}`);
     };
-    const parts = new Set(String(args.only ?? "models,pipeline,parse,knn,sse,tui").split(","));
+    const parts = new Set(String(args.only ?? "models,pipeline,adaptive,parse,knn,sse,tui").split(","));
     let infermesh: WorkerHandle | undefined;
     try {
       if (parts.has("models")) {
@@ -304,6 +306,26 @@ await runScript(
           engines: ["bun", "spark"],
         });
         for (const f of figs) add(f.name, f.value, f.unit);
+      }
+      if (parts.has("adaptive")) {
+        const im = await startWorker(
+          "infermesh",
+          { INFERMESH_MODELS: "hash-384" },
+          { portVar: "INFERMESH_PORT" },
+        );
+        try {
+          const figs = await benchAdaptiveStep({
+            brokers: cfg.kafka.brokers,
+            partitions: cfg.kafka.partitions,
+            id,
+            n: Math.min(n, 3000),
+            infermeshUrl: im.url,
+            texts,
+          });
+          for (const f of figs) add(f.name, f.value, f.unit);
+        } finally {
+          await im.stop();
+        }
       }
       if (parts.has("pipeline")) {
         infermesh = await step(

@@ -401,14 +401,18 @@ export class KnnEngine {
       top.offerRange(slab.scores, 0, n, self);
       scored = n;
     } else {
-      // Runs of allowed rows are scanned at once.
+      // A label filter selects scattered rows: scoring all of them in one scan (bandwidth-bound)
+      // and offering only the allowed ones is cheaper than a scan per short run. Shards alone
+      // are scanned run by run.
+      const scanAll = match !== null;
+      if (scanAll) slab.scan(0, n);
       let r = 0;
       while (r < n) {
         while (r < n && !allowed(r)) r++;
         const from = r;
         while (r < n && allowed(r)) r++;
         if (r > from) {
-          slab.scan(from, r - from);
+          if (!scanAll) slab.scan(from, r - from);
           top.offerRange(slab.scores, from, r, self);
           scored += r - from;
         }
@@ -511,11 +515,22 @@ export function filterOf(
     }
     return [k, values as LabelValue[]];
   });
-  return (labels, topic, success) =>
-    tests.every(([k, values]) => {
-      const have = k === "topic" ? topic : k === "success" ? success : labels[k];
-      return have !== undefined && values.includes(have);
-    });
+  // Tight loops: this runs once per row of the model.
+  const keys = tests.map(([k]) => k);
+  const kinds = keys.map((k) => (k === "topic" ? 1 : k === "success" ? 2 : 0));
+  const sets = tests.map(([, values]) => new Set(values));
+  const firsts = tests.map(([, values]) => values[0]);
+  const singles = tests.map(([, values]) => values.length === 1);
+  const count = keys.length;
+  return (labels, topic, success) => {
+    for (let i = 0; i < count; i++) {
+      const kind = kinds[i];
+      const have = kind === 1 ? topic : kind === 2 ? success : labels[keys[i] as string];
+      if (have === undefined) return false;
+      if (singles[i] ? have !== firsts[i] : !(sets[i] as Set<LabelValue>).has(have)) return false;
+    }
+    return true;
+  };
 }
 
 function shardFilter(shards: number[]): (shard: number) => boolean {

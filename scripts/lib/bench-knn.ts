@@ -41,6 +41,8 @@ const label = (n: number, dim: number): string =>
   `${n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : n} × ${dim}`;
 
 /** A random vector with components uniform in [-1, 1) (the engine normalises it). */
+const AGENTS = ["coder", "planner", "tester", "reviewer"];
+
 function randomVector(dim: number, out = new Float32Array(dim)): Float32Array {
   for (let i = 0; i < dim; i++) out[i] = Math.random() * 2 - 1;
   return out;
@@ -101,6 +103,9 @@ export async function benchKnn(opts: BenchKnnOptions): Promise<KnnFigure[]> {
         topic: null,
         text: "",
         shard: i % 8,
+        // Labels as the pipeline stores them: a filter on success keeps about a third.
+        labels: { agent: AGENTS[i % AGENTS.length] as string, status: i % 3 === 0 ? "passed" : "failed" },
+        success: i % 3 === 0,
       });
     }
     log(
@@ -124,6 +129,16 @@ export async function benchKnn(opts: BenchKnnOptions): Promise<KnnFigure[]> {
     add(`kNN exact p99, ${name} (k=${K})`, percentile(times, 99), "ms");
     add(`kNN scan at memory bandwidth (lower bound), ${name}`, bound, "ms");
     add(`kNN engine memory, ${name}`, engine.stats().bytes / 1e6, "MB");
+    const filtered: number[] = [];
+    for (const q of queries) {
+      const t = performance.now();
+      engine.query({ vector: q, k: K, filter: { success: true, agent: ["coder", "planner"] } });
+      filtered.push(performance.now() - t);
+    }
+    filtered.sort((a, b) => a - b);
+    const fp50 = percentile(filtered, 50);
+    add(`kNN filtered p50, ${name} (k=${K}, success=true and 2 of 4 agents: ~1/6 of the rows)`, fp50, "ms");
+    add(`kNN filtered / unfiltered p50, ${name}`, fp50 / p50, "×");
 
     if (c.naive) {
       const naive = await naiveBaseline(opts, engine, queries.slice(0, NAIVE_QUERIES), c, log);
