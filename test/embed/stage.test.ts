@@ -64,6 +64,8 @@ test("valid records become embedded records; invalid inputs are dead-lettered wi
       model: "fake-2",
       dim: 2,
       normalized: false,
+      labels: {},
+      success: null,
     },
   ]);
   expect(dlq.map((d) => d.reason)).toEqual(["invalid_json", "invalid_record", "invalid_record"]);

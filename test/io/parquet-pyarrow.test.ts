@@ -98,6 +98,13 @@ describe("pyarrow reads the sink's files", () => {
         normalized: true,
         kafka_ts: 1_700_000_000_999,
         embedded_ts: 1_700_000_001.5,
+        success: true,
+        status: "passed",
+        agent: "coder",
+        task: "T-9",
+        reward: 0.75,
+        episode: "ep-1",
+        labels: '{"status":"passed","agent":"coder","task":"T-9","reward":0.75,"episode":"ep-1"}',
         source_topic: "embedding_input",
         source_partition: 2,
         source_offset: 9_007_199_254_740_991n,
@@ -131,12 +138,27 @@ describe("pyarrow reads the sink's files", () => {
       normalized: "bool",
       kafka_ts: "timestamp[ms, tz=UTC]",
       embedded_ts: "timestamp[us, tz=UTC]",
+      success: "bool",
+      status: "string",
+      agent: "string",
+      task: "string",
+      reward: "double",
+      episode: "string",
+      labels: "string",
       source_topic: "string",
       source_partition: "int32",
       source_offset: "int64",
     });
-    expect(got.nullable).toMatchObject({ doc_id: false, topic: true, kafka_ts: true, vector: false });
-    expect(got.metadata["rl-embeddings.schema"]).toBe("embeddings/v1");
+    expect(got.nullable).toMatchObject({
+      doc_id: false,
+      topic: true,
+      kafka_ts: true,
+      vector: false,
+      success: true,
+      reward: true,
+      labels: false,
+    });
+    expect(got.metadata["rl-embeddings.schema"]).toBe("embeddings/v2");
 
     expect(got.rows[0]).toEqual({
       doc_id: "a",
@@ -148,6 +170,13 @@ describe("pyarrow reads the sink's files", () => {
       normalized: false,
       kafka_ts: null,
       embedded_ts: { epoch_us: 1_700_000_000_123_456, tz: "UTC" },
+      success: null,
+      status: null,
+      agent: null,
+      task: null,
+      reward: null,
+      episode: null,
+      labels: "{}",
       source_topic: "embedding_input",
       source_partition: 0,
       source_offset: 0,
@@ -161,7 +190,12 @@ describe("pyarrow reads the sink's files", () => {
       embedded_ts: { epoch_us: 1_700_000_001_500_000, tz: "UTC" },
       source_partition: 2,
       source_offset: 9_007_199_254_740_991,
+      success: true,
+      status: "passed",
+      reward: 0.75,
+      episode: "ep-1",
     });
+    expect(JSON.parse(got.rows[1]?.labels as string)).toMatchObject({ agent: "coder", reward: 0.75 });
     expect(got.rows[1]?.vector).toEqual([0.5, -1.5, Math.fround(0.1)]);
     expect(got.rows[2]).toMatchObject({
       vector: [1, 2],
@@ -190,6 +224,8 @@ describe("pyarrow reads the sink's files", () => {
         kafka_ts: 1_700_000_000_001,
         truncated: true,
         parsed_ts: 1_700_000_000.5,
+        success: false,
+        labels: '{"status":"failed"}',
         source_topic: "agent.results",
         source_partition: 1,
         source_offset: "2",
@@ -204,11 +240,13 @@ describe("pyarrow reads the sink's files", () => {
       kafka_ts: "timestamp[ms, tz=UTC]",
       truncated: "bool",
       parsed_ts: "timestamp[us, tz=UTC]",
+      success: "bool",
+      labels: "string",
       source_topic: "string",
       source_partition: "int32",
       source_offset: "int64",
     });
-    expect(got.metadata["rl-embeddings.schema"]).toBe("parsed/v1");
+    expect(got.metadata["rl-embeddings.schema"]).toBe("parsed/v2");
     expect(got.rows).toEqual([
       {
         doc_id: "p1",
@@ -217,6 +255,8 @@ describe("pyarrow reads the sink's files", () => {
         kafka_ts: null,
         truncated: false,
         parsed_ts: { epoch_us: 1_700_000_000_250_000, tz: "UTC" },
+        success: null,
+        labels: "{}",
         source_topic: "agent.results",
         source_partition: 0,
         source_offset: 1,
@@ -228,6 +268,8 @@ describe("pyarrow reads the sink's files", () => {
         kafka_ts: { epoch_us: 1_700_000_000_001_000, tz: "UTC" },
         truncated: true,
         parsed_ts: { epoch_us: 1_700_000_000_500_000, tz: "UTC" },
+        success: false,
+        labels: '{"status":"failed"}',
         source_topic: "agent.results",
         source_partition: 1,
         source_offset: 2,

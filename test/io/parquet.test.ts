@@ -83,7 +83,17 @@ describe("round trip", () => {
     const sink = createParquetSink({ ...sinkOpts, dir });
     const rows: EmbeddingRow[] = [
       embedding(0, { topic: null, kafka_ts: null, text: "" }),
-      embedding(1, { text: "héllo wörld — 日本語 🌍🚀 \u0000 end", doc_id: "ünï-✓" }),
+      embedding(1, {
+        text: "héllo wörld — 日本語 🌍🚀 \u0000 end",
+        doc_id: "ünï-✓",
+        success: false,
+        status: "failed",
+        agent: "coder",
+        task: "T-1",
+        reward: -0.25,
+        episode: "ep-7",
+        labels: '{"status":"failed","agent":"coder","reward":-0.25}',
+      }),
       embedding(2, { vector: [], dim: 0, normalized: true }),
       embedding(3, {
         vector: new Float32Array([0.1, -0.2, 3.5e-8]),
@@ -112,6 +122,14 @@ describe("round trip", () => {
       normalized: false,
       kafka_ts: null,
       embedded_ts: 1_700_000_100_250,
+      // Label columns absent from the row: null, and labels "{}" (the column's default).
+      success: null,
+      status: null,
+      agent: null,
+      task: null,
+      reward: null,
+      episode: null,
+      labels: "{}",
       source_topic: "embedding_input",
       source_partition: 0,
       source_offset: 0,
@@ -120,6 +138,15 @@ describe("round trip", () => {
     expect(back[1]?.doc_id).toBe("ünï-✓");
     expect(back[1]?.topic).toBe("agent.results");
     expect(back[1]?.kafka_ts).toBe(1_700_000_000_001);
+    expect(back[1]).toMatchObject({
+      success: false,
+      status: "failed",
+      agent: "coder",
+      task: "T-1",
+      reward: -0.25,
+      episode: "ep-7",
+      labels: '{"status":"failed","agent":"coder","reward":-0.25}',
+    });
     expect(back[2]?.vector).toEqual([]);
     expect(back[2]?.dim).toBe(0);
     expect(back[2]?.normalized).toBe(true);
@@ -159,6 +186,8 @@ describe("round trip", () => {
         kafka_ts: 1_700_000_000_999,
         truncated: true,
         parsed_ts: 1_700_000_001,
+        success: true,
+        labels: '{"status":"ok"}',
         source_topic: "agent.results",
         source_partition: 0,
         source_offset: 0,
@@ -176,6 +205,8 @@ describe("round trip", () => {
         kafka_ts: null,
         truncated: false,
         parsed_ts: 1_700_000_000_500,
+        success: null,
+        labels: "{}",
         source_topic: "agent.results",
         source_partition: 1,
         source_offset: 42,
@@ -187,6 +218,8 @@ describe("round trip", () => {
         kafka_ts: 1_700_000_000_999,
         truncated: true,
         parsed_ts: 1_700_000_001_000,
+        success: true,
+        labels: '{"status":"ok"}',
         source_topic: "agent.results",
         source_partition: 0,
         source_offset: 0,

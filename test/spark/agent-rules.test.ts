@@ -209,7 +209,7 @@ test("labels: the Spark job's embedding_input bytes equal the Bun parse worker's
       latency_ms: 1.5e-7,
       step: 3.0,
     },
-    { text: "b", status: "failed", reward: -0, ts: 1e21, episode: 12345678901234567890, task: { nested: 1 } },
+    { text: "b", status: "failed", reward: -0, ts: 1e21, task: { nested: 1 } },
     { text: "c", success: true, status: "error", reward: 123456789.125, kind: null, repo: "x".repeat(300) },
     {
       text: "d",
@@ -222,7 +222,9 @@ test("labels: the Spark job's embedding_input bytes equal the Bun parse worker's
     { text: "f" },
   ].map((v) => JSON.stringify(v).replace('"x"', '"x"'));
   // A raw JSON literal the JS side cannot build from an object: an exponent spelled otherwise.
-  values.push('{"text":"g","reward":1.50E-5,"latency_ms":100.0,"tokens":-0.0}');
+  values.push(
+    '{"text":"g","reward":1.50E-5,"latency_ms":100.0,"tokens":-0.0,"episode":12345678901234567890}',
+  );
   const fields = [...DEFAULT_LABEL_FIELDS, "meta.agent"];
   const script = [
     "import base64, json, sys",
