@@ -54,7 +54,10 @@ function validate(
       error: "vector must be a non-empty array of finite numbers",
     };
   }
-  if (r.labels !== undefined && (typeof r.labels !== "object" || r.labels === null || Array.isArray(r.labels)))
+  if (
+    r.labels !== undefined &&
+    (typeof r.labels !== "object" || r.labels === null || Array.isArray(r.labels))
+  )
     return { ok: false, reason: "invalid_record", error: "labels must be an object" };
   return { ok: true, value: r as EmbeddedRecord };
 }

@@ -209,6 +209,7 @@ test("labels: the Spark job's embedding_input bytes equal the Bun parse worker's
       latency_ms: 1.5e-7,
       step: 3.0,
     },
+    // biome-ignore lint/correctness/noPrecisionLoss: an integer beyond 2^53 is the case under test
     { text: "b", status: "failed", reward: -0, ts: 1e21, episode: 12345678901234567890, task: { nested: 1 } },
     { text: "c", success: true, status: "error", reward: 123456789.125, kind: null, repo: "x".repeat(300) },
     {

@@ -400,7 +400,11 @@ describe("kNN prompt filters", () => {
       text: "tests keep failing",
       filter: { success: false, agent: ["coder", "planner"], reward: 0.5 },
     });
-    expect(parsePrompt("doc:run-1 | kind=null")).toEqual({ kind: "doc", doc_id: "run-1", filter: { kind: null } });
+    expect(parsePrompt("doc:run-1 | kind=null")).toEqual({
+      kind: "doc",
+      doc_id: "run-1",
+      filter: { kind: null },
+    });
   });
 
   test("a | that is not followed by key=value terms belongs to the text; an empty filter is an error", () => {
