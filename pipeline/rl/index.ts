@@ -1,0 +1,36 @@
+/**
+ * `pipeline/rl/`: what an RL loop imports to use the pipeline's embeddings — vector context
+ * from the Parquet folder, a labelled sampler for supervised pre-training, reward shaping, a
+ * curriculum, skill recommendation from the live index, and telemetry about the backend's
+ * load. See the README section "Using the embeddings in RL" and `pipeline/rl/examples/`.
+ */
+export {
+  KnnClient,
+  KnnClientError,
+  type KnnClientOptions,
+  type KnnContext,
+  type KnnFailure,
+  type KnnRequest,
+} from "./knn-client.ts";
+export { hashUnit, type Random, seededRandom, shuffleInPlace } from "./random.ts";
+export {
+  checkFolder,
+  type FolderRecords,
+  labelOf,
+  labelsOf,
+  MissingFolderError,
+  type ReadFolderOptions,
+  readVectorFile,
+  readVectorFolder,
+  type VectorRecord,
+  vectorRecordOf,
+} from "./rows.ts";
+export {
+  centroid,
+  cosineSimilarity,
+  dot,
+  type MemoryHit,
+  type MemoryMeta,
+  unitVector,
+  VectorMemory,
+} from "./vectors.ts";
