@@ -5,6 +5,19 @@
  * load. See the README section "Using the embeddings in RL" and `pipeline/rl/examples/`.
  */
 export {
+  type AttachOptions,
+  attachVectorContext,
+  batchRow,
+  type ContextObservation,
+  type Env,
+  type StepResult,
+  type VectorBatch,
+  type VectorBatchOptions,
+  VectorBatchReader,
+  type VectorBatchStats,
+  vectorBatches,
+} from "./context.ts";
+export {
   KnnClient,
   KnnClientError,
   type KnnClientOptions,
