@@ -39,6 +39,13 @@ export {
   vectorRecordOf,
 } from "./rows.ts";
 export {
+  type LabeledBatch,
+  type SamplerOptions,
+  type SamplingMode,
+  type Split,
+  VectorLabelSampler,
+} from "./sampler.ts";
+export {
   centroid,
   cosineSimilarity,
   dot,
