@@ -27,6 +27,21 @@ export {
 } from "./knn-client.ts";
 export { hashUnit, type Random, seededRandom, shuffleInPlace } from "./random.ts";
 export {
+  driftPenalty,
+  noveltyBonus,
+  type References,
+  repetitionPenalty,
+  type ShapingTerms,
+  SimilarityVerifier,
+  StateWindow,
+  type StateWindowOptions,
+  similarityReward,
+  topKMean,
+  type VerifierOptions,
+  type VerifierScore,
+  vectorDrift,
+} from "./reward.ts";
+export {
   checkFolder,
   type FolderRecords,
   labelOf,
