@@ -18,6 +18,16 @@ export {
   vectorBatches,
 } from "./context.ts";
 export {
+  type CurriculumItem,
+  type CurriculumOptions,
+  CurriculumSampler,
+  type CurriculumScore,
+  type CurriculumWeights,
+  indexDifficulty,
+  neighbourPrior,
+  type Scheduled,
+} from "./curriculum.ts";
+export {
   KnnClient,
   KnnClientError,
   type KnnClientOptions,
