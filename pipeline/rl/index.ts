@@ -71,6 +71,14 @@ export {
   VectorLabelSampler,
 } from "./sampler.ts";
 export {
+  aggregateSkills,
+  DEFAULT_SKILL_FIELDS,
+  recommendSkills,
+  type SkillOptions,
+  type SkillRecommendation,
+  type SkillValue,
+} from "./skills.ts";
+export {
   centroid,
   cosineSimilarity,
   dot,
