@@ -79,6 +79,22 @@ export {
   type SkillValue,
 } from "./skills.ts";
 export {
+  adaptSettings,
+  assessLoad,
+  DEFAULT_THRESHOLDS,
+  type LoadLevel,
+  type LoadThresholds,
+  type Recommendation,
+  type SourceFigures,
+  type SourceName,
+  type SourceReport,
+  TelemetryClient,
+  type TelemetryOptions,
+  type TelemetryReport,
+  type WorkerSource,
+  workerFigures,
+} from "./telemetry.ts";
+export {
   centroid,
   cosineSimilarity,
   dot,
