@@ -33,7 +33,11 @@ export interface VectorBatch {
 
 /** Options of {@link vectorBatches}. */
 export interface VectorBatchOptions {
-  /** Rows per batch (default 128); the last batch of a pass may be smaller. */
+  /**
+   * Rows per batch (default 128). A batch is smaller only at an end: after the last file when
+   * not following; when following, after each poll that found new files (so new rows are
+   * handed on within `pollMs` rather than when a batch fills up).
+   */
   batchSize?: number;
   /** After the files present, keep watching the folder for new ones (default false). */
   follow?: boolean;
