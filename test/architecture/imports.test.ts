@@ -45,6 +45,9 @@ const RULES: { layer: string; may: string[]; packages?: RegExp }[] = [
   { layer: "pipeline/contracts", may: [], packages: /^node:/ },
   { layer: "pipeline/core", may: ["pipeline/contracts"], packages: /^node:/ },
   { layer: "pipeline/io", may: ["pipeline/contracts", "pipeline/core"] },
+  // The RL library (and its examples): Parquet readers and wire shapes, never the workers,
+  // the configuration, the backend or the console; it reaches the services over HTTP only.
+  { layer: "pipeline/rl", may: ["pipeline/contracts", "pipeline/core", "pipeline/io"], packages: /^node:/ },
   { layer: "tui", may: ["pipeline/contracts"] },
 ];
 

@@ -15,7 +15,12 @@ export interface PrivateStack {
   stop(): Promise<void>;
 }
 
-export async function startPrivateStack(s: TestScope, model = "glove-100d-sif"): Promise<PrivateStack> {
+/** `extra` adds to (or overrides) the workers' environment, e.g. the embed worker's Parquet output. */
+export async function startPrivateStack(
+  s: TestScope,
+  model = "glove-100d-sif",
+  extra: Record<string, string> = {},
+): Promise<PrivateStack> {
   const topics = {
     src: await s.topic("src"),
     input: await s.topic("input"),
@@ -50,6 +55,7 @@ export async function startPrivateStack(s: TestScope, model = "glove-100d-sif"):
     BACKEND_PORT: String(ports.backend),
     // No Spark on this port: the Spark stream must say unreachable, whatever runs on 4041.
     SPARK_VECTOR_UI_URL: `http://127.0.0.1:${freePort()}/api/v1`,
+    ...extra,
   };
   const started: WorkerHandle[] = [];
   const start = async (name: string, portVar: string, port: number) => {
