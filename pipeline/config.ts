@@ -55,7 +55,7 @@ export interface Variable<T = unknown> {
   help: string;
   /** What `up` sets for the processes it starts, when it differs (`<state>` = EMBED_STATE_DIR). */
   up?: string;
-  /** Older names read when this one is unset. */
+  /** Older names read when this one is unset or blank. */
   aliases?: string[];
   read: Read<T>;
 }
@@ -177,7 +177,7 @@ export const VARIABLES = {
   // Kafka
   KAFKA_BOOTSTRAP_SERVERS: list(["127.0.0.1:9092"], {
     section: "kafka",
-    help: "brokers, comma list (`KAFKA_BOOTSTRAP` is read when this is unset)",
+    help: "brokers, comma list (`KAFKA_BOOTSTRAP` is read when this is unset or blank)",
     aliases: ["KAFKA_BOOTSTRAP"],
     item: checkBroker,
   }),
@@ -210,7 +210,7 @@ export const VARIABLES = {
   SPARK_KAFKA_TOPICS: list(["agent.results"], { section: "topics", help: "source topics (comma list)" }),
   SINK_INPUT_TOPIC: str("embedding_input", {
     section: "topics",
-    help: "parsed records (`EMBED_INPUT_TOPIC` is read when this is unset)",
+    help: "parsed records (`EMBED_INPUT_TOPIC` is read when this is unset or blank)",
     aliases: ["EMBED_INPUT_TOPIC"],
   }),
   EMBED_OUTPUT_TOPIC: str("embeddings", { section: "topics", help: "embedded records" }),
@@ -222,6 +222,7 @@ export const VARIABLES = {
   // Every worker
   WORKER_BACKOFF_SEC: num(0.5, {
     section: "worker",
+    min: 0.01,
     help: "first backoff of a stage or sink retried on a transient fault (doubled per attempt, jittered)",
   }),
   WORKER_MAX_BACKOFF_SEC: num(10, {
@@ -284,7 +285,13 @@ export const VARIABLES = {
     ],
     {
       section: "parse",
-      help: "outcome fields copied into `labels` (scalars only, strings cut to 256 characters; dotted paths allowed; rules in pipeline/contracts/extract.ts)",
+      help: "outcome fields copied into `labels` (scalars only, strings cut to 256 characters; dotted paths allowed; not all digits; rules in pipeline/contracts/extract.ts)",
+      // JavaScript orders integer-like keys first, Python keeps insertion order: refuse them so
+      // both engines write the same bytes.
+      item: (f, name) => {
+        if (/^\d+$/.test(f)) throw new ConfigError(name, `a label field cannot be all digits (${f})`);
+        return f;
+      },
     },
   ),
   PARSE_MAX_TEXT_CHARS: int(8192, {
@@ -576,13 +583,20 @@ export function loadConfig(env: Env = process.env) {
     if (AMBIENT.has(name)) return (env[name] ?? "") as ValueOf<N>;
     if (cache.has(name)) return cache.get(name) as ValueOf<N>;
     const spec = VARIABLES[name] as Variable<ValueOf<N>>;
-    const used = [name, ...(spec.aliases ?? [])].find((n) => env[n] !== undefined) ?? name;
+    // An alias is read when the name is unset or blank.
+    const used = [name, ...(spec.aliases ?? [])].find((n) => !blank(env[n])) ?? name;
     const value = spec.read(env[used], used, v);
     cache.set(name, value);
     return value;
   };
 
   const infermeshUrls = v("INFERMESH_URL");
+  if (v("EMBED_BATCH_ADAPTIVE") && v("EMBED_BATCH_MIN") > v("EMBED_BATCH_MAX")) {
+    throw new ConfigError(
+      "EMBED_BATCH_MIN",
+      `${v("EMBED_BATCH_MIN")} is above EMBED_BATCH_MAX (${v("EMBED_BATCH_MAX")})`,
+    );
+  }
   const stateDir = v("EMBED_STATE_DIR");
   return {
     kafka: {

@@ -121,8 +121,8 @@ export function parseEmbeddingInput(bytes: Uint8Array | null): Validated<Embeddi
       error: "field labels: expected an object of scalar values",
     };
   }
-  if (o.success !== undefined && typeof o.success !== "boolean") {
-    return { ok: false, reason: "invalid_record", error: "field success: expected a boolean" };
+  if (o.success !== undefined && o.success !== null && typeof o.success !== "boolean") {
+    return { ok: false, reason: "invalid_record", error: "field success: expected a boolean or null" };
   }
   return {
     ok: true,

@@ -3,9 +3,9 @@
  * Netflix's concurrency-limits): after each batch,
  * - a failed call (timeout, 5xx, refused) halves the limit;
  * - a round trip slower than the target cuts it by 10 %;
- * - a fast round trip of a full batch (more records were waiting) raises it by an eighth
- *   (at least 1);
- * - anything else (a partial batch, fast) leaves it.
+ * - a fast round trip of a batch at least half the limit (demand for more; batches cut
+ *   before the last raise are smaller than the limit) raises it by an eighth (at least 1);
+ * - anything else (a small batch, fast) leaves it.
  * The limit stays within [min, max] and starts at `start`.
  */
 export interface AdaptiveBatchOptions {
@@ -45,7 +45,7 @@ export class AdaptiveBatchSize {
     let next = this.current;
     if (!b.ok) next = Math.floor(this.current / 2);
     else if (b.rttMs > targetMs) next = Math.floor(this.current * 0.9);
-    else if (b.size >= this.current) next = this.current + Math.max(1, Math.floor(this.current / 8));
+    else if (b.size * 2 >= this.current) next = this.current + Math.max(1, Math.floor(this.current / 8));
     this.current = Math.min(max, Math.max(min, next));
     return this.current;
   }

@@ -18,7 +18,7 @@ function fmt(v: unknown): string {
 
 export function createLogger(
   component: string,
-  min: Level = (process.env.LOG_LEVEL as Level) || "info",
+  min: Level = ((process.env.LOG_LEVEL ?? "").trim().toLowerCase() as Level) || "info",
 ): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < (order[min] ?? 1)) return;

@@ -157,6 +157,15 @@ export class Runner<T> {
     this.o.log.info("consuming");
   }
 
+  /**
+   * Records buffered or in flight beyond which handlers wait: four batches (at least 1000
+   * records), of the batch size in force now, so an adaptive limit that shrank also shrinks
+   * what waits (and what a stop must drain).
+   */
+  private highWaterNow(): number {
+    return this.o.batchLimit ? Math.max(4 * this.batcher.maxItems, 1000) : this.highWater;
+  }
+
   /** Retries `fn` on transient faults until it succeeds or the runner aborts. */
   private untilDone<R>(what: string, fn: () => Promise<R>): Promise<R> {
     return retry(
@@ -396,7 +405,7 @@ export class Runner<T> {
       const last = chunk[chunk.length - 1] as SourceRecord;
       this.enqueueCommit(batch.topic, batch.partition, String(BigInt(last.offset) + 1n), durable);
       resolveOffset(last.offset);
-      if (this.batcher.pending + this.batcher.flushing + this.inSinks >= this.highWater) {
+      if (this.batcher.pending + this.batcher.flushing + this.inSinks >= this.highWaterNow()) {
         const beat = setInterval(() => heartbeat().catch(() => {}), this.heartbeatMs);
         try {
           await flushed.catch(() => {});

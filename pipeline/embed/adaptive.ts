@@ -18,8 +18,13 @@ export class AdaptiveProcess<T> {
     private readonly onLimit: (limit: number) => void = () => {},
   ) {}
 
-  /** Records one InferMesh call of the step in progress (the client's `onCall`). */
-  call(info: { ok: boolean; rttMs: number }): void {
+  /**
+   * Records one InferMesh call of the step in progress (the client's `onCall`). Only a
+   * transient failure (timeout, refused, 429, 5xx) says the service is overloaded; a refusal
+   * of an input (which the stage isolates by bisection) says nothing about the batch size.
+   */
+  call(info: { ok: boolean; rttMs: number; transient?: boolean }): void {
+    if (!info.ok && info.transient === false) return;
     this.calls = { ok: this.calls.ok && info.ok, slowestMs: Math.max(this.calls.slowestMs, info.rttMs) };
   }
 

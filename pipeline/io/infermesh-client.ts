@@ -43,7 +43,12 @@ export interface InfermeshClientOptions {
   /** Quick retries inside one call (INFERMESH_RETRIES / INFERMESH_BACKOFF_SEC). */
   policy: BackoffPolicy;
   fetch?: typeof fetch;
-  onCall?: (info: { ok: boolean; rttMs: number; error?: string }) => void;
+  /**
+   * After every attempt: whether it succeeded, its round trip, and for a failure why and
+   * whether it was transient (timeout, refused, 429, 5xx) or about the inputs (other 4xx,
+   * unusable vectors).
+   */
+  onCall?: (info: { ok: boolean; rttMs: number; error?: string; transient?: boolean }) => void;
 }
 
 /** Extracts the vectors from any of the understood response shapes. */
@@ -112,8 +117,8 @@ export class InfermeshClient {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.o.apiKey) headers.authorization = `Bearer ${this.o.apiKey}`;
     const timeout = AbortSignal.timeout(this.o.timeoutSec * 1000);
-    const report = (ok: boolean, error?: string) =>
-      this.o.onCall?.({ ok, rttMs: performance.now() - started, ...(error ? { error } : {}) });
+    const report = (ok: boolean, error?: string, transient = false) =>
+      this.o.onCall?.({ ok, rttMs: performance.now() - started, ...(error ? { error, transient } : {}) });
     let res: Response;
     try {
       res = await this.fetchFn(`${url}/embed`, {
@@ -124,14 +129,14 @@ export class InfermeshClient {
       });
     } catch (err) {
       const msg = timeout.aborted ? `timed out after ${this.o.timeoutSec}s` : (err as Error).message;
-      report(false, msg);
+      report(false, msg, true);
       throw new TransientError(`InferMesh unreachable: ${msg}`, timeout.aborted ? "timeout" : "connect", {
         cause: err,
       });
     }
     const text = await res.text().catch(() => "");
     if (res.status === 429 || res.status >= 500) {
-      report(false, `HTTP ${res.status}`);
+      report(false, `HTTP ${res.status}`, true);
       throw new TransientError(`InferMesh HTTP ${res.status}: ${text.slice(0, 200)}`, `http_${res.status}`);
     }
     if (!res.ok) {

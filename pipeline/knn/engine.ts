@@ -402,9 +402,9 @@ export class KnnEngine {
       scored = n;
     } else {
       // A label filter selects scattered rows: scoring all of them in one scan (bandwidth-bound)
-      // and offering only the allowed ones is cheaper than a scan per short run. Shards alone
-      // are scanned run by run.
-      const scanAll = match !== null;
+      // and offering only the allowed ones is cheaper than a scan per short run. With shards
+      // (alone or with a filter) only the allowed runs are scanned.
+      const scanAll = match !== null && inShards === null;
       if (scanAll) slab.scan(0, n);
       let r = 0;
       while (r < n) {

@@ -47,9 +47,9 @@ await runWorker<EmbeddedRecord>({
       apiKey: e.apiKey,
       timeoutSec: e.timeoutSec,
       policy: { baseSec: e.backoffSec, maxSec: e.maxBackoffSec, retries: e.retries },
-      onCall: ({ ok, rttMs }) => {
+      onCall: ({ ok, rttMs, transient }) => {
         metrics.set("last_infermesh_rtt_ms", Math.round(rttMs * 10) / 10);
-        adaptive?.call({ ok, rttMs });
+        adaptive?.call({ ok, rttMs, transient });
       },
     });
     const cache = new EmbeddingCache(e.cacheMax, e.cacheTtlSec * 1000);

@@ -112,7 +112,7 @@ export async function runWorker<T>(
     process: stage.process,
     sinks: stage.sinks,
     dlq,
-    backoff: { baseSec: cfg.worker.backoffSec || 0.5, maxSec: cfg.worker.maxBackoffSec },
+    backoff: { baseSec: cfg.worker.backoffSec, maxSec: cfg.worker.maxBackoffSec },
     metrics,
     log,
     onFatal: (err) => {

@@ -56,3 +56,20 @@ describe("configuration docs", () => {
     expect(parse.stdout).not.toContain("INFERMESH_");
   });
 });
+
+describe("cross-variable rules", () => {
+  test("an alias is read when the name is unset or blank", () => {
+    expect(loadConfig({ SINK_INPUT_TOPIC: " ", EMBED_INPUT_TOPIC: "x" }).topics.input).toBe("x");
+    expect(loadConfig({ KAFKA_BOOTSTRAP_SERVERS: "", KAFKA_BOOTSTRAP: "k:1" }).kafka.brokers).toEqual([
+      "k:1",
+    ]);
+  });
+
+  test("all-digit label fields and an adaptive minimum above the maximum are refused, naming the variable", () => {
+    expect(() => loadConfig({ PARSE_LABEL_FIELDS: "status,1" })).toThrow(/PARSE_LABEL_FIELDS: .*all digits/);
+    expect(() =>
+      loadConfig({ EMBED_BATCH_ADAPTIVE: "1", EMBED_BATCH_MIN: "64", EMBED_BATCH_MAX: "8" }),
+    ).toThrow(/EMBED_BATCH_MIN: 64 is above EMBED_BATCH_MAX/);
+    expect(() => loadConfig({ WORKER_BACKOFF_SEC: "0" })).toThrow(/WORKER_BACKOFF_SEC/);
+  });
+});

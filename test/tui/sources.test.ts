@@ -405,6 +405,11 @@ describe("kNN prompt filters", () => {
       doc_id: "run-1",
       filter: { kind: null },
     });
+    expect(parsePrompt('x | task="0042" episode=7')).toEqual({
+      kind: "text",
+      text: "x",
+      filter: { task: "0042", episode: 7 },
+    });
   });
 
   test("a | that is not followed by key=value terms belongs to the text; an empty filter is an error", () => {

@@ -21,8 +21,12 @@ export type PromptQuery = (
 
 const FILTER_TERM = /^([^\s=|]+)=(\S+)$/;
 
-/** A filter value as typed: true, false, null and numbers are those, anything else a string. */
+/**
+ * A filter value as typed: true, false, null and numbers are those, a value in double quotes
+ * is a string (`task="0042"`), anything else a string.
+ */
 function filterValue(s: string): string | number | boolean | null {
+  if (s.length >= 2 && s.startsWith('"') && s.endsWith('"')) return s.slice(1, -1);
   if (s === "true" || s === "false") return s === "true";
   if (s === "null") return null;
   if (/^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return Number(s);
