@@ -10,6 +10,7 @@
  */
 import { availableParallelism, homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { DEFAULT_LABEL_FIELDS, DEFAULT_TEXT_FIELDS } from "./contracts/extract.ts";
 
 export class ConfigError extends Error {
   constructor(
@@ -261,39 +262,20 @@ export const VARIABLES = {
   }),
   // parse
   PARSE_GROUP: str("parse", { section: "parse", help: "consumer group" }),
-  PARSE_TEXT_FIELDS: list(["text", "message", "content", "prompt", "body"], {
+  PARSE_TEXT_FIELDS: list([...DEFAULT_TEXT_FIELDS], {
     section: "parse",
     help: "JSON fields tried for the text, in order; dotted paths allowed",
   }),
-  PARSE_LABEL_FIELDS: list(
-    [
-      "status",
-      "success",
-      "agent",
-      "task",
-      "kind",
-      "repo",
-      "ts",
-      "reward",
-      "latency_ms",
-      "tokens",
-      "episode",
-      "episode_id",
-      "trajectory",
-      "trajectory_id",
-      "step",
-    ],
-    {
-      section: "parse",
-      help: "outcome fields copied into `labels` (scalars only, strings cut to 256 characters; dotted paths allowed; not all digits; rules in pipeline/contracts/extract.ts)",
-      // JavaScript orders integer-like keys first, Python keeps insertion order: refuse them so
-      // both engines write the same bytes.
-      item: (f, name) => {
-        if (/^\d+$/.test(f)) throw new ConfigError(name, `a label field cannot be all digits (${f})`);
-        return f;
-      },
+  PARSE_LABEL_FIELDS: list([...DEFAULT_LABEL_FIELDS], {
+    section: "parse",
+    help: "outcome fields copied into `labels` (scalars only, strings cut to 256 characters; dotted paths allowed; not all digits; rules in pipeline/contracts/extract.ts)",
+    // JavaScript orders integer-like keys first, Python keeps insertion order: refuse them so
+    // both engines write the same bytes.
+    item: (f, name) => {
+      if (/^\d+$/.test(f)) throw new ConfigError(name, `a label field cannot be all digits (${f})`);
+      return f;
     },
-  ),
+  }),
   PARSE_MAX_TEXT_CHARS: int(8192, {
     section: "parse",
     min: 1,

@@ -14,6 +14,7 @@
  *   fractional millisecond).
  */
 import type { ColumnSource, SchemaElement } from "hyparquet-writer";
+import type { LabelColumns } from "../contracts/records.ts";
 
 /** How one column is stored. */
 export type ColumnKind =
@@ -61,19 +62,11 @@ export interface Provenance {
 }
 
 /**
- * The labels of a row: typed columns for the well-known ones (null when absent or of another
- * type) and the whole `labels` object as JSON text.
+ * The labels of a row: typed columns for the well-known ones (`labelColumns` of
+ * contracts/records.ts: null when absent or of another type) and the whole `labels` object as
+ * JSON text ("{}" when none).
  */
-export interface LabelFields {
-  success: boolean | null;
-  status: string | null;
-  agent: string | null;
-  task: string | null;
-  reward: number | null;
-  episode: string | null;
-  /** JSON of the record's labels ("{}" when none). */
-  labels: string;
-}
+export type LabelFields = LabelColumns & { labels: string };
 
 /** A row of the embeddings output, as appended. */
 export interface EmbeddingRow extends Provenance, Partial<LabelFields> {
