@@ -112,8 +112,9 @@ def build_graph(t, act_max=None):
     def weight(name):
         return const(name, t[name])
 
-    def qmatmul(x, w, out, kind, src):
-        """x @ w with int8 weights and per-token int8 activations; no bias (see below)."""
+    def qmatmul(x, w, out, kind, src, parts=None):
+        """x @ w with int8 weights and per-token int8 activations; no bias (see below). With
+        `parts` (output names), w's columns are cut into that many products of one quantised x."""
         if kind in SMOOTHED:
             s = np.maximum(act_max[src], 1e-5) ** SMOOTH_ALPHA / np.maximum(np.abs(w).max(1), 1e-5) ** (1 - SMOOTH_ALPHA)
             s = s.astype(np.float32)
@@ -128,7 +129,7 @@ def build_graph(t, act_max=None):
             const("q_255th", np.array(1 / 255, np.float32))
             const("q_zero0", np.array(0, np.uint8))
             x = node("Add", [x, "gelu_min"], out + "_shifted")
-            node("ReduceMax", [x], out + "_amax", axes=[-1], keepdims=1)
+            node("ReduceMax", [x, const("last_axis", np.array([-1], np.int64))], out + "_amax", keepdims=1)
             node("Max", [out + "_amax", "q_tiny"], out + "_amax_c")
             scale = node("Mul", [out + "_amax_c", "q_255th"], out + "_scale")
             zero = "q_zero0"
@@ -136,7 +137,7 @@ def build_graph(t, act_max=None):
             const("q_127th", np.array(1 / 127, np.float32))
             const("q_zero128", np.array(128, np.uint8))
             node("Abs", [x], out + "_abs")
-            node("ReduceMax", [out + "_abs"], out + "_amax", axes=[-1], keepdims=1)
+            node("ReduceMax", [out + "_abs", const("last_axis", np.array([-1], np.int64))], out + "_amax", keepdims=1)
             node("Max", [out + "_amax", "q_tiny"], out + "_amax_c")
             scale = node("Mul", [out + "_amax_c", "q_127th"], out + "_scale")
             zero = "q_zero128"
@@ -144,12 +145,15 @@ def build_graph(t, act_max=None):
         xq = node("QuantizeLinear", [out + "_scaled", "q_one", zero], out + "_q")
         # MatMulIntegerToFloat's own bias input is not used: with a per-row A scale onnxruntime
         # multiplies the bias by that scale too. Callers add the bias.
-        y = node(
-            "MatMulIntegerToFloat",
-            [xq, const(out + "_weight_q", w_q), scale, const(out + "_weight_scale", w_scale.astype(np.float32)), zero],
-            out,
-            domain=MS,
-        )
+        def product(name, cols):
+            w_part = const(name + "_weight_q", np.ascontiguousarray(w_q[:, cols]))
+            s_part = const(name + "_weight_scale", w_scale[cols].astype(np.float32))
+            return node("MatMulIntegerToFloat", [xq, w_part, scale, s_part, zero], name, domain=MS)
+
+        if parts:
+            n = w.shape[1] // len(parts)
+            return [product(name, slice(j * n, (j + 1) * n)) for j, name in enumerate(parts)], None
+        y = product(out, slice(None))
         correction = None
         if kind == "ffn_down":  # (x + m) @ W = x @ W + m * colsum(W): taken back in the bias
             correction = (GELU_MIN * (w_q.astype(np.float64) * w_scale).sum(0)).astype(np.float32)
@@ -169,20 +173,28 @@ def build_graph(t, act_max=None):
         for n in ("word_embeddings", "position_embeddings", "token_type_embeddings", "embeddings_ln_weight", "embeddings_ln_bias")
     ]
     node2("EmbedLayerNormalization", embed_inputs + ["mask32"], ["embedded", "mask_index"], domain=MS, epsilon=EPS)
+    if quantized:
+        # ONNX Attention (opset 23) takes a [batch, 1, query, key] mask: true where a key is a token.
+        node("Cast", ["attention_mask"], "mask_bool", to=TensorProto.BOOL)
+        node("Unsqueeze", ["mask_bool", const("axes12", np.array([1, 2], np.int64))], "mask_4d")
+        node("Shape", ["input_ids"], "batch", start=0, end=1)
+        node("Shape", ["input_ids"], "sequence", start=1, end=2)
+        node("Concat", ["batch", const("one", np.array([1], np.int64)), "sequence", "sequence"], "mask_shape", axis=0)
+        node("Expand", ["mask_4d", "mask_shape"], "attention_allowed")
     x = "embedded"
     for i in range(LAYERS):
         src = matmul_inputs(i)
         if quantized:
-            qkv, _ = qmatmul(x, t[f"l{i}_qkv_weight"], f"l{i}_qkv", "qkv", src["qkv"])
-            node2("Split", [qkv, const("qkv_split", np.array([HIDDEN] * 3, np.int64))], [f"l{i}_q", f"l{i}_k", f"l{i}_v"], axis=2)
-            att = node(
-                "MultiHeadAttention",
-                [f"l{i}_q", f"l{i}_k", f"l{i}_v", weight(f"l{i}_qkv_bias"), "mask32"],
-                f"l{i}_attention",
-                domain=MS,
-                num_heads=HEADS,
-            )
+            names = [f"l{i}_{n}_nobias" for n in "qkv"]
+            (q, k, v), _ = qmatmul(x, t[f"l{i}_qkv_weight"], f"l{i}_qkv", "qkv", src["qkv"], parts=names)
+            # Of the Q/K/V biases only Q's is added: K's adds the same amount to every score of a
+            # query (softmax does not change), and V's passes through the attention weights
+            # (which sum to 1) into the output projection's bias.
+            q_bias, v_bias = np.split(t[f"l{i}_qkv_bias"], 3)[0::2]
+            q = node("Add", [q, const(f"l{i}_q_bias", q_bias)], f"l{i}_q")
+            att = node("Attention", [q, k, v, "attention_allowed"], f"l{i}_attention", q_num_heads=HEADS, kv_num_heads=HEADS)
             out, _ = qmatmul(att, t[f"l{i}_attn_out_weight"], f"l{i}_attn_out", "attn_out", src["attn_out"])
+            out_bias = t[f"l{i}_attn_out_bias"] + (v_bias.astype(np.float64) @ t[f"l{i}_attn_out_weight"]).astype(np.float32)
         else:
             att = node(
                 "Attention",
@@ -192,7 +204,10 @@ def build_graph(t, act_max=None):
                 num_heads=HEADS,
             )
             out = node("MatMul", [att, weight(f"l{i}_attn_out_weight")], f"l{i}_attn_out")
-        h = add_norm(out, weight(f"l{i}_attn_out_bias"), x, f"l{i}_ln1", f"l{i}_attn_block")
+        if quantized:
+            h = add_norm(out, const(f"l{i}_attn_out_bias_v", out_bias), x, f"l{i}_ln1", f"l{i}_attn_block")
+        else:
+            h = add_norm(out, weight(f"l{i}_attn_out_bias"), x, f"l{i}_ln1", f"l{i}_attn_block")
         if quantized:
             up, _ = qmatmul(h, t[f"l{i}_ffn_up_weight"], f"l{i}_ffn_up", "ffn_up", src["ffn_up"])
         else:
@@ -218,7 +233,7 @@ def build_graph(t, act_max=None):
     node("ReduceSum", ["mask_3d", "axis1"], "count", keepdims=0)
     node("Max", ["count", "min_count"], "count_c")
     node("Div", ["summed", "count_c"], "mean")
-    node("ReduceL2", ["mean"], "norm", axes=[1], keepdims=1)  # opset 17: axes is an attribute
+    node("ReduceL2", ["mean", "axis1"], "norm", keepdims=1)
     node("Max", ["norm", "min_norm"], "norm_c")
     node("Div", ["mean", "norm_c"], "sentence_embedding")
 
@@ -229,9 +244,9 @@ def build_graph(t, act_max=None):
     outputs = [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", HIDDEN])]
     graph = helper.make_graph(nodes, "all-MiniLM-L6-v2", inputs, outputs, inits)
     model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)], producer_name="rl-embeddings"
+        graph, opset_imports=[helper.make_opsetid("", 23), helper.make_opsetid(MS, 1)], producer_name="rl-embeddings"
     )
-    model.ir_version = 8
+    model.ir_version = 10
     onnx.checker.check_model(model)
     return model
 
