@@ -35,7 +35,7 @@ import type { ProgressFn } from "./glove-cache.ts";
 import { createWordPieceTokenizer } from "./wordpiece-tokenizer.ts";
 
 /** Bump when the conversion changes: a new folder is built, the old one is left alone. */
-export const MINILM_FORMAT = 6;
+export const MINILM_FORMAT = 7;
 
 interface PinnedWheel {
   requirement: string;

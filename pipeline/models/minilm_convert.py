@@ -124,27 +124,23 @@ def build_graph(t, act_max=None):
             x = node("Mul", [x, const(out + "_smooth", (1 / s).astype(np.float32))], out + "_smoothed")
         w_scale = np.maximum(np.abs(w).max(0), 1e-30) / 127
         w_q = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
-        const("q_one", np.array(1.0, np.float32))
         const("q_tiny", np.array(1e-30, np.float32))
+        last = const("last_axis", np.array([-1], np.int64))
         if kind == "ffn_down":  # x >= -GELU_MIN: shifted, unsigned
-            const("gelu_min", np.array(GELU_MIN, np.float32))
-            const("q_255th", np.array(1 / 255, np.float32))
-            const("q_zero0", np.array(0, np.uint8))
-            x = node("Add", [x, "gelu_min"], out + "_shifted")
-            node("ReduceMax", [x, const("last_axis", np.array([-1], np.int64))], out + "_amax", keepdims=1)
-            node("Max", [out + "_amax", "q_tiny"], out + "_amax_c")
-            scale = node("Mul", [out + "_amax_c", "q_255th"], out + "_scale")
-            zero = "q_zero0"
-        else:
-            const("q_127th", np.array(1 / 127, np.float32))
-            const("q_zero128", np.array(128, np.uint8))
-            node("Abs", [x], out + "_abs")
-            node("ReduceMax", [out + "_abs", const("last_axis", np.array([-1], np.int64))], out + "_amax", keepdims=1)
-            node("Max", [out + "_amax", "q_tiny"], out + "_amax_c")
-            scale = node("Mul", [out + "_amax_c", "q_127th"], out + "_scale")
-            zero = "q_zero128"
-        node("Div", [x, scale], out + "_scaled")
-        xq = node("QuantizeLinear", [out + "_scaled", "q_one", zero], out + "_q")
+            x = node("Add", [x, const("gelu_min", np.array(GELU_MIN, np.float32))], out + "_shifted")
+            node("ReduceMax", [x, last], out + "_amax", keepdims=1)
+            levels, zero, zeros = 255, "q_zero0", "row_zero0"
+        else:  # max |x| without writing |x| out
+            node("ReduceMax", [x, last], out + "_max", keepdims=1)
+            node("ReduceMin", [x, last], out + "_min", keepdims=1)
+            node("Neg", [out + "_min"], out + "_neg_min")
+            node("Max", [out + "_max", out + "_neg_min"], out + "_amax")
+            levels, zero, zeros = 127, "q_zero128", "row_zero128"
+        node("Max", [out + "_amax", "q_tiny"], out + "_amax_c")
+        scale = node("Mul", [out + "_amax_c", const(f"q_{levels}th", np.array(1 / levels, np.float32))], out + "_scale")
+        # One block per row ([batch, sequence, 1] scale and zero point): quantising this way is
+        # ~2.5x faster than x / scale followed by a per-tensor QuantizeLinear.
+        xq = node("QuantizeLinear", [x, scale, zeros], out + "_q", axis=-1, block_size=w.shape[0])
         # MatMulIntegerToFloat's own bias input is not used: with a per-row A scale onnxruntime
         # multiplies the bias by that scale too. Callers add the bias.
         def product(name, cols):
@@ -186,6 +182,12 @@ def build_graph(t, act_max=None):
     node("Shape", ["input_ids"], "sequence", start=1, end=2)
     node("Concat", ["batch", const("one", np.array([1], np.int64)), "sequence", "sequence"], "mask_shape", axis=0)
     node("Expand", ["mask_4d", "mask_shape"], "attention_allowed")
+    if quantized:  # zero points of the per-row quantisation, [batch, sequence, 1]
+        node("Concat", ["batch", "sequence", "one"], "row_shape", axis=0)
+        const("q_zero0", np.array(0, np.uint8))
+        const("q_zero128", np.array(128, np.uint8))
+        node("Expand", [const("zero0_3d", np.zeros((1, 1, 1), np.uint8)), "row_shape"], "row_zero0")
+        node("Expand", [const("zero128_3d", np.full((1, 1, 1), 128, np.uint8)), "row_shape"], "row_zero128")
     x = "embedded"
     for i in range(LAYERS):
         src = matmul_inputs(i)
