@@ -86,7 +86,7 @@ describe("all-MiniLM-L6-v2 against sentence-transformers' own output", () => {
     const groups = loadParaphraseGroups(join(fixtures, "paraphrases.jsonl"));
     const a = (await paraphrasePrecisionAtK(fp32, groups, 5)).precision;
     const b = (await paraphrasePrecisionAtK(int8, groups, 5)).precision;
-    // Measured when written: 0.877 for both.
+    // Measured when written: 0.877 (fp32) and 0.873 (int8).
     expect(a).toBeGreaterThanOrEqual(0.85);
     expect(b).toBeGreaterThanOrEqual(0.85);
   });
