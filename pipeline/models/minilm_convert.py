@@ -122,6 +122,9 @@ def build_graph(t, act_max=None):
             s = s.astype(np.float32)
             w = w * s[:, None]
             x = node("Mul", [x, const(out + "_smooth", (1 / s).astype(np.float32))], out + "_smoothed")
+        # Full int8 weights: onnxruntime's u8 x s8 kernel is exact on CPUs with VNNI (as here); on
+        # AVX2/AVX-512 CPUs without it, pairs of products can saturate at int16. 7-bit weights
+        # would avoid that, at 1 - cos up to 0.0074 instead of 0.0033 on the reference sentences.
         w_scale = np.maximum(np.abs(w).max(0), 1e-30) / 127
         w_q = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
         const("q_tiny", np.array(1e-30, np.float32))
