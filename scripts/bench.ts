@@ -17,6 +17,7 @@ import { benchKnn } from "./lib/bench-knn.ts";
 import { benchModels } from "./lib/bench-models.ts";
 import { benchParse } from "./lib/bench-parse.ts";
 import { benchSse } from "./lib/bench-sse.ts";
+import { benchThroughput } from "./lib/bench-throughput.ts";
 import { timeThrough } from "./lib/bench-timing.ts";
 import { benchTui } from "./lib/bench-tui.ts";
 import { numberFlag, runScript } from "./lib/cli.ts";
@@ -239,6 +240,9 @@ await runScript(
       "  • the same end-to-end figure for a naive baseline: one message at a time (batch size 1, no wait);\n" +
       "  • parse records/s of the Bun parse worker and of the Spark parse job on the same input\n" +
       "    (the first Spark run installs pyspark into the cache);\n" +
+      "  • the Kafka ceiling (a plain kafkajs copy of the same input) and, against it, the embed worker\n" +
+      "    (Kafka only; all sinks), the parse worker and the whole pipeline, with CPU-seconds per 10k\n" +
+      "    records (--only throughput; --json gives embed_ceiling_ratio, e2e_ceiling_ratio, parse_ceiling_ratio);\n" +
       "  • fixed against adaptive batching (EMBED_BATCH_ADAPTIVE) when InferMesh slows down (--only adaptive);\n" +
       "  • kNN latency (unfiltered and filtered on labels), SSE fan-out and the console's CPU and memory.\n" +
       "Starts Kafka and Redis if needed; uses its own topics and keys and removes them afterwards.",
@@ -248,7 +252,7 @@ await runScript(
       ["--skip-naive", "skip the naive baseline"],
       [
         "--only LIST",
-        "run only these parts: models, pipeline, adaptive, parse, knn, sse, tui (comma list; default all)",
+        "run only these parts: models, throughput, pipeline, adaptive, parse, knn, sse, tui (comma list; default all)",
       ],
       ["--quick", "kNN sizes ÷ 10 (smoke run)"],
       ["--json", "also print the figures as JSON"],
@@ -268,7 +272,9 @@ await runScript(
       figures.push({ name, value, unit });
       info(`  ${name}: ${value.toFixed(value < 1 ? 3 : value < 10 ? 2 : 0)} ${unit}`);
     };
-    const parts = new Set(String(args.only ?? "models,pipeline,adaptive,parse,knn,sse,tui").split(","));
+    const parts = new Set(
+      String(args.only ?? "models,throughput,pipeline,adaptive,parse,knn,sse,tui").split(","),
+    );
     let infermesh: WorkerHandle | undefined;
     try {
       if (parts.has("models")) {
@@ -306,6 +312,27 @@ await runScript(
           engines: ["bun", "spark"],
         });
         for (const f of figs) add(f.name, f.value, f.unit);
+      }
+      if (parts.has("throughput")) {
+        const im = await startWorker(
+          "infermesh",
+          { INFERMESH_MODELS: "hash-384" },
+          { portVar: "INFERMESH_PORT" },
+        );
+        try {
+          const figs = await benchThroughput({
+            brokers: cfg.kafka.brokers,
+            partitions: cfg.kafka.partitions,
+            id,
+            n,
+            infermeshUrl: im.url,
+            texts,
+            dir,
+          });
+          for (const f of figs) add(f.name, f.value, f.unit);
+        } finally {
+          await im.stop();
+        }
       }
       if (parts.has("adaptive")) {
         const im = await startWorker(
@@ -357,7 +384,16 @@ await runScript(
       console.log(
         `${f.name.padEnd(w)}  ${f.value.toFixed(f.value < 1 ? 3 : f.value < 10 ? 2 : 0).padStart(9)} ${f.unit}`,
       );
-    if (args.json) console.log(JSON.stringify(figures, null, 2));
+    if (args.json) {
+      // The ratios to the Kafka ceiling also as top-level fields (embed_ceiling_ratio, …).
+      const ratios = Object.fromEntries(
+        figures.flatMap((f) => {
+          const m = /^([a-z_]+_ceiling_ratio):/.exec(f.name);
+          return m ? [[m[1], f.value]] : [];
+        }),
+      );
+      console.log(JSON.stringify({ ...ratios, figures }, null, 2));
+    }
     return 0;
   },
 );
