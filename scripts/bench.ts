@@ -276,6 +276,16 @@ await runScript(
       String(args.only ?? "models,throughput,pipeline,adaptive,parse,knn,sse,tui").split(","),
     );
     let infermesh: WorkerHandle | undefined;
+    // One InferMesh with hash-384 only, shared by the throughput and adaptive parts.
+    let hashInfermesh: WorkerHandle | undefined;
+    const hashInfermeshUrl = async () => {
+      hashInfermesh ??= await startWorker(
+        "infermesh",
+        { INFERMESH_MODELS: "hash-384" },
+        { portVar: "INFERMESH_PORT" },
+      );
+      return hashInfermesh.url;
+    };
     try {
       if (parts.has("models")) {
         for (const f of await benchModels({ quick: Boolean(args.quick) })) add(f.name, f.value, f.unit);
@@ -314,45 +324,27 @@ await runScript(
         for (const f of figs) add(f.name, f.value, f.unit);
       }
       if (parts.has("throughput")) {
-        const im = await startWorker(
-          "infermesh",
-          { INFERMESH_MODELS: "hash-384" },
-          { portVar: "INFERMESH_PORT" },
-        );
-        try {
-          const figs = await benchThroughput({
-            brokers: cfg.kafka.brokers,
-            partitions: cfg.kafka.partitions,
-            id,
-            n,
-            infermeshUrl: im.url,
-            texts,
-            dir,
-          });
-          for (const f of figs) add(f.name, f.value, f.unit);
-        } finally {
-          await im.stop();
-        }
+        const figs = await benchThroughput({
+          brokers: cfg.kafka.brokers,
+          partitions: cfg.kafka.partitions,
+          id,
+          n,
+          infermeshUrl: await hashInfermeshUrl(),
+          texts,
+          dir,
+        });
+        for (const f of figs) add(f.name, f.value, f.unit);
       }
       if (parts.has("adaptive")) {
-        const im = await startWorker(
-          "infermesh",
-          { INFERMESH_MODELS: "hash-384" },
-          { portVar: "INFERMESH_PORT" },
-        );
-        try {
-          const figs = await benchAdaptiveStep({
-            brokers: cfg.kafka.brokers,
-            partitions: cfg.kafka.partitions,
-            id,
-            n: Math.min(n, 3000),
-            infermeshUrl: im.url,
-            texts,
-          });
-          for (const f of figs) add(f.name, f.value, f.unit);
-        } finally {
-          await im.stop();
-        }
+        const figs = await benchAdaptiveStep({
+          brokers: cfg.kafka.brokers,
+          partitions: cfg.kafka.partitions,
+          id,
+          n: Math.min(n, 3000),
+          infermeshUrl: await hashInfermeshUrl(),
+          texts,
+        });
+        for (const f of figs) add(f.name, f.value, f.unit);
       }
       if (parts.has("pipeline")) {
         infermesh = await step(
@@ -375,6 +367,7 @@ await runScript(
       }
     } finally {
       await infermesh?.stop();
+      await hashInfermesh?.stop();
       await cleanup().catch((err) => info(`cleanup: ${(err as Error).message}`));
       rmSync(dir, { recursive: true, force: true });
     }

@@ -64,6 +64,7 @@ export class Batcher<T> {
     if (items.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const ticket: Ticket = { remaining: items.length, failed: false, resolve, reject };
+      const maxItems = this.maxItems;
       for (const item of items) {
         this.buffer.push({ item, ticket });
         this.bytes += this.opts.sizeOf?.(item) ?? 0;
