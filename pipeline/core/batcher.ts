@@ -68,7 +68,7 @@ export class Batcher<T> {
       for (const item of items) {
         this.buffer.push({ item, ticket });
         this.bytes += this.opts.sizeOf?.(item) ?? 0;
-        if (this.buffer.length >= this.maxItems || (this.opts.maxBytes && this.bytes >= this.opts.maxBytes)) {
+        if (this.buffer.length >= maxItems || (this.opts.maxBytes && this.bytes >= this.opts.maxBytes)) {
           this.cut();
         }
       }

@@ -14,7 +14,7 @@ import { createKafka } from "../../pipeline/io/kafka.ts";
 import { ScriptError, step, waitUntil } from "./progress.ts";
 import { replayFixture } from "./replay.ts";
 import { ensureTopics } from "./topics.ts";
-import { collect, startWorker, untilAssigned, type WorkerHandle } from "./worker-process.ts";
+import { collect, startWorker, type WorkerHandle } from "./worker-process.ts";
 
 const repoRoot = join(import.meta.dir, "..", "..");
 
@@ -128,11 +128,9 @@ export async function benchThroughput(o: {
       await out.stop();
     }
   };
-  const worker = async (name: string, label: string, env: Record<string, string>, portVar: string) => {
-    const w: WorkerHandle = await startWorker(name, { ...base, ...env }, { portVar });
-    await untilAssigned(w).catch(() => {});
-    return w;
-  };
+  // No wait for the group's assignment: the rates run from the first arrival.
+  const worker = (name: string, env: Record<string, string>, portVar: string): Promise<WorkerHandle> =>
+    startWorker(name, { ...base, ...env }, { portVar });
 
   const ceiling = await run("copy", t("copy"), async () => {
     const proc = Bun.spawn(
@@ -169,7 +167,6 @@ export async function benchThroughput(o: {
   const embedKafka = await run("embed-k", t("embed-k"), async () => {
     const w = await worker(
       "embed-worker",
-      "embed-k",
       embedEnv("embed-k", { EMBED_OUTPUT_TOPIC: t("embed-k"), REDDB_URL: "", EMBED_WRITE_PARQUET: "0" }),
       "EMBED_METRICS_PORT",
     );
@@ -182,7 +179,6 @@ export async function benchThroughput(o: {
   const embedAll = await run("embed-all", t("embed-all"), async () => {
     const w = await worker(
       "embed-worker",
-      "embed-all",
       embedEnv("embed-all", {
         EMBED_OUTPUT_TOPIC: t("embed-all"),
         REDDB_NAMESPACE: `bench:${o.id}:tp`,
@@ -204,7 +200,6 @@ export async function benchThroughput(o: {
   const parse = await run("parse", t("parsed"), async () => {
     const w = await worker(
       "parse",
-      "parse",
       {
         SPARK_KAFKA_TOPICS: t("results"),
         SINK_INPUT_TOPIC: t("parsed"),
@@ -221,7 +216,6 @@ export async function benchThroughput(o: {
   const e2e = await run("e2e", t("e2e-out"), async () => {
     const p = await worker(
       "parse",
-      "e2e-parse",
       {
         SPARK_KAFKA_TOPICS: t("results"),
         SINK_INPUT_TOPIC: t("e2e-input"),
@@ -231,7 +225,6 @@ export async function benchThroughput(o: {
     );
     const e = await worker(
       "embed-worker",
-      "e2e-embed",
       {
         EMBED_INPUT_TOPIC: t("e2e-input"),
         EMBED_OUTPUT_TOPIC: t("e2e-out"),
