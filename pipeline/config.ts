@@ -152,6 +152,19 @@ function oneOf<T extends string>(def: T, allowed: readonly T[], c: Common): Vari
   });
 }
 
+/** A name safe in file names and Kafka ids: letters, digits, `.` and `_`. */
+function ident(def: string, c: Common): Variable<string> {
+  return variable(c, show(def), (raw, name) => {
+    const v = blank(raw) ? def : (raw as string).trim();
+    if (!/^[A-Za-z0-9_.]{1,64}$/.test(v))
+      throw new ConfigError(
+        name,
+        `expected letters, digits, '.' or '_' (at most 64), got ${JSON.stringify(v)}`,
+      );
+    return v;
+  });
+}
+
 function checkUrl(name: string, value: string, protocols: string[]): string {
   let url: URL;
   try {
@@ -229,6 +242,26 @@ export const VARIABLES = {
   WORKER_MAX_BACKOFF_SEC: num(10, {
     section: "worker",
     help: "longest backoff while a worker waits out an outage (retries are unbounded)",
+  }),
+  WORKER_INSTANCE_ID: ident("0", {
+    section: "worker",
+    help: "this process's id within its stage; with exactly-once it names the transactional id `<group>-<id>`, so every running instance needs its own and a restarted one keeps it (it fences its predecessor)",
+  }),
+  PIPELINE_EXACTLY_ONCE: bool(false, {
+    section: "worker",
+    help: "exactly-once: outputs and Kafka DLQ entries commit with the input offsets in one Kafka transaction; Parquet files appear only once their transaction committed",
+  }),
+  PIPELINE_TXN_INTERVAL_MS: int(1_000, {
+    section: "worker",
+    min: 10,
+    max: 600_000,
+    help: "exactly-once: how long a transaction gathers batches before it commits (so also how often Parquet files roll, and the delay read_committed consumers see)",
+  }),
+  PIPELINE_TXN_TIMEOUT_MS: int(60_000, {
+    section: "worker",
+    min: 1_000,
+    max: 900_000,
+    help: "exactly-once: the broker aborts a transaction open longer; a crashed worker's open transaction holds back read_committed consumers of its outputs until then, or until it restarts",
   }),
   // DLQ
   DLQ_MAX_ENTRY_BYTES: int(900_000, {
@@ -598,7 +631,16 @@ export function loadConfig(env: Env = process.env) {
       dlq: v("EMBED_DLQ_TOPIC"),
     },
     /** The runner of every worker: backoff of transient faults (retries are unbounded). */
-    worker: { backoffSec: v("WORKER_BACKOFF_SEC"), maxBackoffSec: v("WORKER_MAX_BACKOFF_SEC") },
+    worker: {
+      backoffSec: v("WORKER_BACKOFF_SEC"),
+      maxBackoffSec: v("WORKER_MAX_BACKOFF_SEC"),
+      instanceId: v("WORKER_INSTANCE_ID"),
+      exactlyOnce: {
+        on: v("PIPELINE_EXACTLY_ONCE"),
+        intervalMs: v("PIPELINE_TXN_INTERVAL_MS"),
+        timeoutMs: v("PIPELINE_TXN_TIMEOUT_MS"),
+      },
+    },
     dlq: { maxEntryBytes: v("DLQ_MAX_ENTRY_BYTES") },
     /** The local InferMesh-compatible server (pipeline/infermesh). */
     infermeshServer: {

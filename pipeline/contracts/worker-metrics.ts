@@ -19,7 +19,11 @@ export type RunnerCounter =
   | "commits"
   | "commit_failures"
   | "durability_failures"
-  | "stale_skipped";
+  | "stale_skipped"
+  /** Exactly-once: transactions committed, aborted by a rebalance, sent again after a fault. */
+  | "txn_commits"
+  | "txn_aborts"
+  | "txn_resends";
 
 /** Gauges of the runner, every worker. */
 export type RunnerGauge =
@@ -34,7 +38,12 @@ export type RunnerGauge =
   | "last_flush_ts"
   | "lag"
   | "lag_error"
-  | "dlq_max_entry_bytes";
+  | "dlq_max_entry_bytes"
+  /** Whether the worker runs exactly-once (PIPELINE_EXACTLY_ONCE). */
+  | "exactly_once"
+  /** Exactly-once: records in the open transaction; the last commit's duration. */
+  | "txn_open_records"
+  | "txn_last_commit_ms";
 
 /** Labelled counters (and the one labelled gauge, `lag_by_partition`) of the runner. */
 export type RunnerLabeled = "dlq_by_reason" | "rejected_by_sink" | "retries_by_kind" | "lag_by_partition";

@@ -12,10 +12,13 @@
  * - Commits a partition's offset only after every sink acknowledged, and a sink that
  *   makes records durable later (Parquet) has made them durable.
  * - Stops in order on abort: pause input, drain batches, close sinks, commit, disconnect.
+ * - With `exactlyOnce`, offsets commit inside the source's transactions instead, together
+ *   with the transactional writes (see `./exactly-once.ts`).
  */
 import type { DlqEntry, Stage } from "../contracts/dlq.ts";
 import { Batcher } from "./batcher.ts";
 import { dlqEntry } from "./dlq.ts";
+import { ExactlyOnce, SpanAborted } from "./exactly-once.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { type BackoffPolicy, retry, TransientError } from "./retry.ts";
@@ -28,6 +31,8 @@ import type {
   Sink,
   Source,
   SourceRecord,
+  Transactions,
+  WriteResult,
   Writer,
 } from "./source.ts";
 
@@ -53,7 +58,15 @@ export interface RunnerOptions<T> {
   drainTimeoutMs?: number;
   /** The source's group timing: heartbeats while waiting, the membership probe's deadline. */
   group?: { sessionTimeoutMs: number; heartbeatIntervalMs: number };
+  /**
+   * Exactly-once: batches are written in transactions of the source that commit their input
+   * offsets, at most every `intervalMs` and every `maxRecords` records.
+   */
+  exactlyOnce?: { txns: Transactions; intervalMs: number; maxRecords: number };
 }
+
+/** Writes items to one writer and hands back what it reported. */
+type WriteOne = <I>(w: Writer<I>, items: I[]) => Promise<WriteResult<I> | undefined>;
 
 /** Whether the runner is making progress, for `/health`. */
 export interface RunnerHealth {
@@ -106,6 +119,8 @@ export class Runner<T> {
   /** Records buffered or in flight beyond which handlers wait (back-pressure). */
   private readonly highWater: number;
   private stopped = false;
+  /** Set with `exactlyOnce`: the open transaction and its commits. */
+  private readonly eo: ExactlyOnce | undefined;
 
   constructor(private readonly o: RunnerOptions<T>) {
     const group = o.group ?? { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 };
@@ -125,6 +140,16 @@ export class Runner<T> {
     o.metrics.set("outage_since", null);
     o.metrics.set("assigned_partitions", 0);
     o.metrics.set("rebalancing", true);
+    if (o.exactlyOnce) {
+      this.eo = new ExactlyOnce({
+        ...o.exactlyOnce,
+        writers: [...o.sinks, ...o.dlq] as Writer<unknown>[],
+        untilDone: (what, fn) => this.untilDone(what, fn),
+        enqueue: (fn) => this.enqueueWrite(fn),
+        metrics: o.metrics,
+        log: o.log,
+      });
+    }
   }
 
   get signal(): AbortSignal {
@@ -132,10 +157,11 @@ export class Runner<T> {
   }
 
   async start(): Promise<void> {
+    await this.eo?.recover();
     await this.source.start((batch) => this.handle(batch), {
       assigned: (partitions) => {
         this.joined = true;
-        this.generation++;
+        this.newGeneration();
         this.assigned = new Set(partitions);
         for (const w of this.joinWaiters) w();
         this.o.metrics.set("assigned_partitions", partitions.length);
@@ -144,17 +170,39 @@ export class Runner<T> {
       },
       rebalancing: () => {
         this.joined = false;
-        this.generation++;
+        this.newGeneration();
         this.o.metrics.set("rebalancing", true);
       },
       crashed: (error, restart) => {
-        this.generation++; // a restarted consumer resumes from the last commit
+        this.newGeneration(); // a restarted consumer resumes from the last commit
         this.joined = false;
         this.o.log.error("consumer crashed", { error: error as Error, restart });
         if (!restart) this.o.onFatal(error); // the source gave up: exit, to be restarted
       },
     });
     this.o.log.info("consuming");
+  }
+
+  /**
+   * What was fetched before now is re-delivered from the last commit: it is skipped from here
+   * on, and an open transaction (exactly-once) is aborted in write order.
+   */
+  private newGeneration(): void {
+    this.generation++;
+    const eo = this.eo;
+    if (eo && !eo.idle) this.enqueueWrite(() => eo.abort());
+  }
+
+  /** Runs `fn` after the writes queued before it; a failure stops every later write. */
+  private enqueueWrite<R>(fn: () => Promise<R>): Promise<R> {
+    const run = this.sinkChain.then(fn);
+    this.sinkChain = run.then(
+      () => {},
+      () => {
+        this.broken = true; // no later batch is written after a lost one
+      },
+    );
+    return run;
   }
 
   /**
@@ -243,7 +291,7 @@ export class Runner<T> {
           if (this.source.membershipLost(err)) {
             // Buffered records are now stale: flushes skip them, handlers return, and kafkajs
             // rejoins and re-delivers from the last commit.
-            this.generation++;
+            this.newGeneration();
             this.o.log.warn(
               "the group dropped this member during the outage; buffered records are left to re-delivery",
             );
@@ -295,18 +343,15 @@ export class Runner<T> {
     // The next batch is processed (InferMesh kept busy) while this one is written; writes
     // stay in batch order, one batch at a time, so outputs keep their order per partition.
     const previous = this.sinkChain;
-    const written = previous.then(() => this.writeOutputs(result));
-    this.sinkChain = written.then(
-      () => {},
-      () => {
-        this.broken = true; // no later batch is written after a lost one
-      },
-    );
+    const generation = this.generationOf.get(records[0] as SourceRecord) as number;
+    const written = this.enqueueWrite(() => this.writeOutputs(result, records, generation));
     this.inSinks += records.length;
-    const durable = written
+    // A transaction's records wait for its commit without holding fetches back (it commits
+    // by age or size, not by what waits); otherwise records count until durable.
+    const durable = (this.eo ? written.finally(() => (this.inSinks -= records.length)) : written)
       .then((w) => w.durable)
       .finally(() => {
-        this.inSinks -= records.length;
+        if (!this.eo) this.inSinks -= records.length;
       });
     durable.catch(() => {}); // reaches the commit chain through durableOf
     for (const r of records) this.durableOf.set(r, durable);
@@ -318,16 +363,29 @@ export class Runner<T> {
    * Writes one processed batch to every sink and the DLQ; resolves once they acknowledged,
    * with the promise of its durability (a Parquet roll), which offsets wait for.
    */
-  private async writeOutputs(result: ProcessResult<T>): Promise<{ durable: Promise<void> }> {
+  private async writeOutputs(
+    result: ProcessResult<T>,
+    records: SourceRecord[],
+    generation: number,
+  ): Promise<{ durable: Promise<void> }> {
     const m = this.o.metrics;
     const t1 = performance.now();
+    // Exactly-once: a rebalance since processing aborted the transaction these belonged to.
+    if (this.eo && generation !== this.generation) return { durable: STALE };
+    const span = await this.eo?.add(records);
+    /** One writer's write: inside the transaction when it is transactional, else retried on its own. */
+    const write: WriteOne = (w, items) =>
+      this.eo && span && w.transactional
+        ? this.eo.write(span, w, items)
+        : this.untilDone(
+            `${this.o.dlq.includes(w as never) ? "dlq" : "sink"} ${w.name}`,
+            async () => (await w.write(items)) ?? undefined,
+          );
     // Sinks are independent: written concurrently, each retried on its own.
     const sinkWrites = result.outputs.length
-      ? this.o.sinks.map((sink) =>
-          this.untilDone(`sink ${sink.name}`, () => sink.write(result.outputs)).then((r) => ({ sink, r })),
-        )
+      ? this.o.sinks.map((sink) => write(sink, result.outputs).then((r) => ({ sink, r })))
       : [];
-    const dlqWrites = this.writeDlq(result.dlq);
+    const dlqWrites = this.writeDlq(result.dlq, write);
     // Settle every write before acting on any, so no rejection is left without a handler.
     const [sinks, dlq] = await Promise.allSettled([Promise.all(sinkWrites), dlqWrites]);
     if (sinks.status === "rejected") throw sinks.reason;
@@ -346,7 +404,7 @@ export class Runner<T> {
         });
       }),
     );
-    await this.writeDlq(rejectedEntries);
+    await this.writeDlq(rejectedEntries, write);
     m.set("last_sinks_ms", Math.round((performance.now() - t1) * 10) / 10);
     for (const e of [...result.dlq, ...rejectedEntries]) {
       m.inc("dlq_records");
@@ -356,16 +414,21 @@ export class Runner<T> {
     m.inc("batches");
     m.set("last_flush_ts", Date.now() / 1000);
     m.set("in_flight", 0);
+    if (this.eo && span) {
+      // Offsets commit with the transaction; the next batch's writes do not wait for it.
+      await this.eo.maybeCommit(span);
+      durables.push(span.done);
+    }
     // Offsets wait for durability (a Parquet roll); the next batch's writes do not.
     return { durable: durables.length ? Promise.all(durables).then(() => {}) : Promise.resolve() };
   }
 
-  /** Writes DLQ entries to every DLQ sink, each retried on its own. */
-  private async writeDlq(entries: DlqEntry[]): Promise<void> {
+  /** Writes DLQ entries to every DLQ sink, each on its own (see `write`). */
+  private async writeDlq(entries: DlqEntry[], write: WriteOne): Promise<void> {
     if (entries.length === 0) return;
     await Promise.all(
       this.o.dlq.map(async (d) => {
-        const r = await this.untilDone(`dlq ${d.name}`, () => d.write(entries));
+        const r = await write(d, entries);
         const refused = r?.rejected?.[0];
         // A DLQ that refuses an entry (after cutting it to fit) is misconfigured: nothing may pass it.
         if (refused) throw new Error(`DLQ ${d.name} refused an entry: ${refused.error}`);
@@ -429,11 +492,17 @@ export class Runner<T> {
       .then(
         () => {
           if (this.broken) return; // an earlier batch was lost: commit nothing past it
+          if (this.eo) {
+            // Committed by the transaction that wrote these records.
+            this.lastCommitted.set(key, { topic, partition, offset });
+            return;
+          }
           this.committable.set(key, { topic, partition, offset });
           if (!this.committing.has(key)) this.committing.set(key, this.commitLatest(key));
         },
         (err) => {
-          if (err instanceof StaleRecords) return; // re-delivered by the group: nothing to commit
+          // Re-delivered by the group: nothing to commit.
+          if (err instanceof StaleRecords || err instanceof SpanAborted) return;
           this.broken = true;
           if (this.stopped) return; // aborted by shutdown: redelivered after restart
           this.o.metrics.inc("durability_failures");
@@ -478,7 +547,7 @@ export class Runner<T> {
           // The group dropped this member (e.g. its coordinator restarted): it re-delivers
           // from the last commit after the rejoin, so what is buffered is left to that. (A
           // failure of a commit made before the latest join says nothing about the new one.)
-          this.generation++;
+          this.newGeneration();
         }
       }
     }
@@ -495,6 +564,14 @@ export class Runner<T> {
       this.batcher.drain().then(() => this.sinkChain.then(() => true)),
       Bun.sleep(this.o.drainTimeoutMs ?? 15_000).then(() => false),
     ]);
+    if (drained && this.eo) {
+      const eo = this.eo;
+      await this.enqueueWrite(() => eo.commit()).catch((err) =>
+        this.o.log.warn("the last transaction did not commit; its records will be redelivered", {
+          error: err as Error,
+        }),
+      );
+    }
     if (!drained) {
       this.o.log.warn("drain timed out; uncommitted records will be redelivered on restart");
       this.abort.abort(new TransientError("shutting down", "shutdown"));

@@ -88,6 +88,25 @@ export interface WriteResult<I> {
  */
 export interface Writer<I> {
   name: string;
+  /**
+   * Writes inside the source's transaction (a Kafka topic with exactly-once on): they become
+   * visible with the input offsets or not at all, and the runner sends them again into a
+   * fresh transaction when one is aborted.
+   */
+  transactional?: boolean;
+  /**
+   * A two-phase participant of exactly-once (a Parquet folder): `write` only stages items;
+   * `prepare(seq)` makes what was staged since the last transaction durable but invisible,
+   * `publish(seq)` makes it visible once transaction `seq` committed, `discard(seq)` drops it,
+   * and `recover(committed)` settles what an earlier incarnation left: published when its
+   * transaction is at most `committed`, discarded otherwise.
+   */
+  twoPhase?: {
+    prepare(seq: number): Promise<void>;
+    publish(seq: number): Promise<void>;
+    discard(seq: number): Promise<void>;
+    recover(committed: number): Promise<void>;
+  };
   // biome-ignore lint/suspicious/noConfusingVoidType: a writer with nothing to report just returns
   write(items: I[]): Promise<WriteResult<I> | undefined | void>;
   close?(): Promise<void>;
@@ -97,3 +116,29 @@ export interface Writer<I> {
 export type Sink<T> = Writer<Output<T>>;
 /** A DLQ target: writes DLQ entries (it never refuses one: too large an entry is cut to fit). */
 export type DlqSink = Writer<DlqEntry>;
+
+/**
+ * Exactly-once for a {@link Source}: the transactional writers' output and the input offsets of
+ * a span of batches commit together (Kafka transactions). Each transaction has a sequence
+ * number, committed with it (the witness), so that a restarted instance can tell which of its
+ * transactions committed.
+ */
+export interface Transactions {
+  /**
+   * Fences an earlier incarnation of this instance and settles its open transaction; returns
+   * the sequence number of the last committed transaction (0 when none).
+   */
+  recover(): Promise<number>;
+  begin(): Promise<void>;
+  /** Commits the open transaction with these input positions and its sequence number. */
+  commit(offsets: PartitionOffset[], seq: number): Promise<void>;
+  /**
+   * Ends the open transaction without committing it, after a failed write or commit; when the
+   * producer cannot abort (its epoch was fenced by a transaction timeout), starts it afresh.
+   * Returns the last committed sequence number, which tells whether a commit whose
+   * answer was lost did commit.
+   */
+  abort(why: "failed" | "rebalance"): Promise<number>;
+  /** Whether `err` says that another instance with this transactional id took over (fatal). */
+  fenced(err: unknown): boolean;
+}

@@ -4,15 +4,17 @@
  * Kafka DLQ batch). Every entry is bounded to what the DLQ accepts.
  */
 import type Redis from "ioredis";
-import { type Admin, ConfigResourceTypes, type Producer } from "kafkajs";
+import { type Admin, ConfigResourceTypes } from "kafkajs";
 import { boundDlqEntry, DLQ_MIN_ENTRY_BYTES, type DlqEntry, dropOriginal } from "../contracts/dlq.ts";
 import type { Logger } from "../core/log.ts";
 import type { DlqSink } from "../core/source.ts";
 import { sendAll, sendRejecting } from "./kafka-sink.ts";
+import type { KafkaSender } from "./kafka-transactions.ts";
 import { appendDlq, type RedisLayout } from "./redis-store.ts";
 
 export interface DlqTargets {
-  producer: Producer;
+  /** A producer, or the worker's transaction (the Kafka DLQ then commits with the outputs). */
+  producer: KafkaSender;
   /** Kafka DLQ topic ("" = off). */
   topic: string;
   redis?: { client: Redis; layout: RedisLayout };
@@ -43,6 +45,7 @@ export function createDlqSinks(t: DlqTargets): DlqSink[] {
   if (t.topic) {
     sinks.push({
       name: `kafka:${t.topic}`,
+      transactional: t.producer.transactional === true,
       async write(entries) {
         // What the topic still refuses (a lower max.message.bytes than assumed) goes without
         // its original bytes; a stub refused too is a misconfiguration, thrown.

@@ -4,10 +4,11 @@
  * {@link PermanentSinkError}, and the sink hands just that record back as rejected, so that
  * it reaches the DLQ instead of stalling its partition.
  */
-import type { Message, Producer } from "kafkajs";
+import type { Message } from "kafkajs";
 import { TransientError } from "../core/retry.ts";
 import type { Output, Sink } from "../core/source.ts";
 import { kafkaErrorType } from "./kafka.ts";
+import type { KafkaSender } from "./kafka-transactions.ts";
 
 /** The broker refused a record for what it is; sending it again cannot succeed. */
 export class PermanentSinkError extends Error {
@@ -60,11 +61,11 @@ export function chunkBySize<X>(items: X[], messageOf: (x: X) => Message, maxByte
  * acknowledgements. A refused record is a {@link PermanentSinkError}; any other fault is
  * a {@link TransientError}.
  */
-export async function sendAll(producer: Producer, topic: string, messages: Message[]): Promise<void> {
+export async function sendAll(producer: KafkaSender, topic: string, messages: Message[]): Promise<void> {
   for (const chunk of chunkBySize(messages, (m) => m)) await sendOnce(producer, topic, chunk);
 }
 
-async function sendOnce(producer: Producer, topic: string, messages: Message[]): Promise<void> {
+async function sendOnce(producer: KafkaSender, topic: string, messages: Message[]): Promise<void> {
   try {
     await producer.send({ topic, messages, acks: -1 });
   } catch (err) {
@@ -81,7 +82,7 @@ async function sendOnce(producer: Producer, topic: string, messages: Message[]):
  * message at a time, and the items whose message is still refused are returned (with why).
  */
 export async function sendRejecting<X>(
-  producer: Producer,
+  producer: KafkaSender,
   topic: string,
   items: X[],
   messageOf: (x: X) => Message,
@@ -103,13 +104,15 @@ export async function sendRejecting<X>(
   return rejected;
 }
 
+/** A topic as a sink; inside the worker's transaction when `producer` is its sender. */
 export function kafkaSink<T>(
-  producer: Producer,
+  producer: KafkaSender,
   topic: string,
   toMessage: (o: Output<T>) => Message,
 ): Sink<T> {
   return {
     name: `kafka:${topic}`,
+    transactional: producer.transactional === true,
     async write(outputs) {
       const refused = await sendRejecting(producer, topic, outputs, toMessage);
       if (refused.length === 0) return undefined;

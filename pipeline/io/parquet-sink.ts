@@ -95,7 +95,7 @@ interface Waiter {
 }
 
 /** `YYYYMMDDTHHMMSSmmmZ`: sorts lexically by time. */
-function utcStamp(ms: number): string {
+export function utcStamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, "").replace(".", "");
 }
 
@@ -135,11 +135,19 @@ export async function encodeParquet(
   return writer.getBytes();
 }
 
-/** Writes `bytes` to `<dir>/.<base>.tmp`, fsyncs, renames to `<dir>/<base>.parquet`, fsyncs the folder. */
-export async function writeFileDurably(dir: string, base: string, bytes: Uint8Array): Promise<string> {
+/**
+ * Writes `bytes` to `<dir>/.<base>.tmp`, fsyncs, renames to `<dir>/<name>` (by default
+ * `<base>.parquet`), fsyncs the folder.
+ */
+export async function writeFileDurably(
+  dir: string,
+  base: string,
+  bytes: Uint8Array,
+  name = `${base}.parquet`,
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${base}.tmp`);
-  const final = join(dir, `${base}.parquet`);
+  const final = join(dir, name);
   try {
     const fh = await open(tmp, "wx");
     try {
@@ -157,14 +165,18 @@ export async function writeFileDurably(dir: string, base: string, bytes: Uint8Ar
     await unlink(tmp).catch(() => {});
     throw err;
   }
-  // Make the rename itself durable.
+  await syncDir(dir); // the rename itself durable
+  return final;
+}
+
+/** Makes renames and unlinks in `dir` durable. */
+export async function syncDir(dir: string): Promise<void> {
   const d = await open(dir, "r");
   try {
     await d.sync();
   } finally {
     await d.close();
   }
-  return final;
 }
 
 function asError(err: unknown): Error {

@@ -35,7 +35,7 @@ await runWorker<EmbeddedRecord>({
     maxWaitMs: cfg.embed.maxWaitSec * 1000,
   }),
   listen: (cfg) => ({ host: cfg.embed.metricsHost, port: cfg.embed.metricsPort }),
-  async setup({ cfg, producer, redis, redisLayout, metrics, log }) {
+  async setup({ cfg, producer, exactlyOnce, redis, redisLayout, metrics, log }) {
     const e = cfg.embed;
     let adaptive: AdaptiveProcess<EmbeddedRecord> | undefined;
     metrics.set("batch_limit", e.batchSize);
@@ -64,6 +64,7 @@ await runWorker<EmbeddedRecord>({
           schema: EMBEDDINGS_SCHEMA,
           rollRows: cfg.parquet.rollRows,
           rollSec: cfg.parquet.rollSec,
+          ...(exactlyOnce ? { exactlyOnce } : {}),
           toRow: (o) => ({
             ...o.value,
             ...labelColumns(o.value.labels ?? {}, o.value.success ?? null),

@@ -26,7 +26,7 @@ await runWorker<EmbeddingInput>({
     maxWaitMs: cfg.parse.maxWaitSec * 1000,
   }),
   listen: (cfg) => ({ host: cfg.parse.metricsHost, port: cfg.parse.metricsPort }),
-  async setup({ cfg, producer, metrics }) {
+  async setup({ cfg, producer, exactlyOnce, metrics }) {
     const opts = {
       fields: cfg.parse.textFields,
       maxChars: cfg.parse.maxTextChars,
@@ -39,6 +39,7 @@ await runWorker<EmbeddingInput>({
           schema: PARSED_ROWS_SCHEMA,
           rollRows: cfg.parquet.rollRows,
           rollSec: cfg.parquet.rollSec,
+          ...(exactlyOnce ? { exactlyOnce } : {}),
           toRow: (o) => ({
             ...o.value,
             truncated: o.value.truncated === true,

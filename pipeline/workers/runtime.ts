@@ -3,7 +3,7 @@
  * Redis, the DLQ, the `/health` + `/metrics` server, signal handling and the runner.
  * A worker supplies only its stage (process + sinks) and its checks.
  */
-import type { Kafka, Producer } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import { type Config, loadConfig } from "../config.ts";
 import type { Stage } from "../contracts/dlq.ts";
 import { type HealthReport, serveStatus } from "../core/http.ts";
@@ -15,6 +15,7 @@ import { createDlqSinks, dlqEntryLimit } from "../io/dlq-sinks.ts";
 import { createKafka } from "../io/kafka.ts";
 import { groupLag } from "../io/kafka-lag.ts";
 import { KafkaSource } from "../io/kafka-source.ts";
+import { type KafkaSender, KafkaTransactions } from "../io/kafka-transactions.ts";
 import { createRedis, type RedisLayout } from "../io/redis-store.ts";
 
 export interface WorkerContext {
@@ -22,7 +23,10 @@ export interface WorkerContext {
   log: Logger;
   metrics: Metrics;
   kafka: Kafka;
-  producer: Producer;
+  /** What Kafka sinks send through: the idempotent producer, or the worker's transaction. */
+  producer: KafkaSender;
+  /** Set with PIPELINE_EXACTLY_ONCE: two-phase sinks (Parquet) publish with the transactions. */
+  exactlyOnce: { instanceId: string } | undefined;
   redis: ReturnType<typeof createRedis> | undefined;
   redisLayout: RedisLayout;
 }
@@ -62,11 +66,26 @@ export async function runWorker<T>(
   const log = createLogger(spec.name);
   const metrics = new Metrics(["batches", "records_in", "records_out", "dlq_records", "retries", "commits"]);
   const kafka = createKafka(cfg.kafka.brokers, `${cfg.kafka.clientId}-${spec.name}`);
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  const admin = kafka.admin();
+  const eos = cfg.worker.exactlyOnce;
+  const topics = spec.topics(cfg);
+  const txns = eos.on
+    ? new KafkaTransactions({
+        kafka,
+        admin,
+        groupId: spec.groupId(cfg),
+        instanceId: cfg.worker.instanceId,
+        witnessTopic: topics[0] as string,
+        timeoutMs: eos.timeoutMs,
+        log,
+      })
+    : undefined;
+  // Exactly-once sends through the transactions' producer only.
+  const producer = txns
+    ? undefined
+    : kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const sender: KafkaSender = txns?.sender ?? (producer as KafkaSender);
+  metrics.set("exactly_once", eos.on);
   const redisLayout: RedisLayout = {
     namespace: cfg.redis.namespace,
     stream: cfg.redis.stream,
@@ -76,17 +95,25 @@ export async function runWorker<T>(
     dedupTtlSec: cfg.redis.dedupTtlSec,
   };
   const redis = cfg.redis.url.startsWith("redis") ? createRedis(cfg.redis.url) : undefined;
-  await producer.connect();
+  await producer?.connect();
   await redis?.connect();
-
-  const ctx: WorkerContext = { cfg, log, metrics, kafka, producer, redis, redisLayout };
-  const stage = await spec.setup(ctx);
-  const admin = kafka.admin();
   await admin.connect();
+
+  const ctx: WorkerContext = {
+    cfg,
+    log,
+    metrics,
+    kafka,
+    producer: sender,
+    exactlyOnce: txns ? { instanceId: cfg.worker.instanceId } : undefined,
+    redis,
+    redisLayout,
+  };
+  const stage = await spec.setup(ctx);
   const maxEntryBytes = await dlqEntryLimit(admin, cfg.topics.dlq, cfg.dlq.maxEntryBytes, log);
   metrics.set("dlq_max_entry_bytes", maxEntryBytes);
   const dlq = createDlqSinks({
-    producer,
+    producer: sender,
     topic: cfg.topics.dlq,
     maxEntryBytes,
     ...(redis ? { redis: { client: redis, layout: redisLayout } } : {}),
@@ -103,11 +130,20 @@ export async function runWorker<T>(
     source: new KafkaSource({
       kafka,
       groupId: spec.groupId(cfg),
-      topics: spec.topics(cfg),
+      topics,
       sessionTimeoutMs: cfg.kafka.sessionTimeoutMs,
       heartbeatIntervalMs: cfg.kafka.heartbeatIntervalMs,
     }),
     batch: spec.batch(cfg),
+    ...(txns
+      ? {
+          exactlyOnce: {
+            txns,
+            intervalMs: eos.intervalMs,
+            maxRecords: Math.max(cfg.parquet.rollRows, spec.batch(cfg).maxItems),
+          },
+        }
+      : {}),
     ...(stage.batchLimit ? { batchLimit: stage.batchLimit } : {}),
     process: stage.process,
     sinks: stage.sinks,
@@ -151,7 +187,8 @@ export async function runWorker<T>(
     stopping ??= (async () => {
       await runner.stop();
       await stage.close?.();
-      await producer.disconnect().catch(() => {});
+      await txns?.close();
+      await producer?.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});
       redis?.disconnect();
       server.stop(true);
@@ -171,7 +208,6 @@ export async function runWorker<T>(
   process.on("unhandledRejection", crash("unhandled rejection"));
 
   // Lag as the group sees it: committed offsets against the high watermark of every partition.
-  const topics = spec.topics(cfg);
   metrics.set("lag", null);
   const pollLag = async () => {
     try {
