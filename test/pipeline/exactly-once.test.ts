@@ -22,6 +22,9 @@ setDefaultTimeout(300_000); // real Kafka, Redis and ten crash-restarts per scen
 
 const MODEL = "hash-384";
 const SHARDS = 8;
+const N = 20_000;
+/** SIGKILLs of each of parse and the embed worker with the mode on. */
+const KILLS = 5;
 let s: TestScope;
 let dir: string;
 let infermesh: WorkerHandle;
@@ -217,17 +220,17 @@ async function crashRun(name: string, exactlyOnce: boolean, n: number, kills: nu
 
 describe("exactly-once under SIGKILL", () => {
   test("mode on: 20,000 records, parse and embed-worker killed 5 times each: every doc_id exactly once everywhere", async () => {
-    const o = await crashRun("eos-on", true, Number(process.env.EOS_N ?? 20_000), Number(process.env.EOS_KILLS ?? 5));
+    const o = await crashRun("eos-on", true, N, KILLS);
     console.log("exactly-once on:", JSON.stringify(o));
-    expect(o.kills).toBe(10);
+    expect(o.kills).toBe(2 * KILLS);
     for (const t of [o.input, o.output, o.parsedParquet, o.embeddedParquet, o.redisIndex]) {
       expect({ duplicates: t.duplicates, missing: t.missing }).toEqual({ duplicates: 0, missing: 0 });
-      expect(t.rows).toBe(20_000);
+      expect(t.rows).toBe(N);
     }
   });
 
   test("mode off: the same crashes leave duplicates (at least once), and lose nothing", async () => {
-    const o = await crashRun("eos-off", false, Number(process.env.EOS_N ?? 20_000), 3);
+    const o = await crashRun("eos-off", false, N, KILLS);
     console.log("exactly-once off:", JSON.stringify(o));
     for (const t of [o.input, o.output, o.parsedParquet, o.embeddedParquet, o.redisIndex]) {
       expect(t.missing).toBe(0);
