@@ -15,8 +15,9 @@ export async function ensureTopics(spec: TopicSpec): Promise<string[]> {
     const existing = new Set(await admin.listTopics());
     const missing = spec.topics.filter((t) => !existing.has(t));
     if (missing.length > 0) {
+      // Leaders are awaited below: kafkajs' own wait gives up after a few metadata errors.
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((topic) => ({
           topic,
           numPartitions: spec.partitions,
@@ -24,8 +25,30 @@ export async function ensureTopics(spec: TopicSpec): Promise<string[]> {
         })),
       });
     }
+    await untilServed(admin, missing);
     return missing;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until the broker's metadata lists every partition of `topics` with a leader: a client
+ * asking right after creation can otherwise get UNKNOWN_TOPIC_OR_PARTITION (the broker's
+ * metadata cache follows the controller a moment later).
+ */
+async function untilServed(admin: ReturnType<ReturnType<typeof createKafka>["admin"]>, topics: string[]) {
+  if (topics.length === 0) return;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      if (meta.length === topics.length && meta.every((t) => t.partitions.every((p) => p.leader >= 0)))
+        return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(", ")} have no leader after 15 s`);
+    await Bun.sleep(100);
   }
 }
