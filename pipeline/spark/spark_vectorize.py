@@ -8,9 +8,12 @@ Each micro-batch (foreachBatch) then writes:
     original bytes) to EMBED_DLQ_TOPIC and to the Redis stream {REDDB_NAMESPACE}:{REDDB_DLQ_STREAM};
   - optionally the parsed rows as Parquet under VEC_OUTPUT_DIR.
 Spark records the batch in the checkpoint (VEC_CHECKPOINT) only after foreachBatch returns, so a
-crash replays the batch: delivery is at least once, nothing is lost. A failed query (broker down
-longer than the producer's delivery timeout, Redis down) is restarted from the checkpoint with
-backoff, never skipped. No transactional producer is used.
+crash replays the batch (with the same offsets): nothing is lost. The Parquet files are named by
+batch id and a replay replaces them, so the Parquet folder holds each row exactly once. The Kafka
+writes (Spark's Kafka sink, no transactional producer) and the Redis DLQ stream are at least
+once: a replayed batch is produced again, also with PIPELINE_EXACTLY_ONCE=1. A failed query
+(broker down longer than the producer's delivery timeout, Redis down) is restarted from the
+checkpoint with backoff, never skipped.
 
 The process serves GET /health (200 while the query is active) and GET /metrics (counters
 shaped like the Bun workers') on PARSE_METRICS_HOST:PARSE_METRICS_PORT, and the Spark UI and
@@ -444,6 +447,27 @@ def first_line(err):
     return text.splitlines()[0] if text else type(err).__name__
 
 
+def write_batch_parquet(rows, folder, batch_id):
+    """Writes a micro-batch's rows as `parsed-spark-b<batch_id>-<n>.parquet`, replacing what a
+    replay of the same batch wrote before: Spark replays a batch with the same offsets after a
+    crash (its checkpoint), so the folder holds each row exactly once. The files are written to
+    a hidden folder first (readers skip dot names) and then renamed into place."""
+    staging = os.path.join(folder, f".spark-batch-{batch_id}")
+    rows.write.mode("overwrite").option("compression", "snappy").parquet(staging)
+    parts = sorted(n for n in os.listdir(staging) if n.endswith(".parquet"))
+    base = f"parsed-spark-b{batch_id:09d}"
+    for i, name in enumerate(parts):
+        os.replace(os.path.join(staging, name), os.path.join(folder, f"{base}-{i}.parquet"))
+    # A replay that wrote fewer files than before leaves no stale part behind.
+    for stale in os.listdir(folder):
+        if stale.startswith(base + "-") and stale.endswith(".parquet"):
+            if int(stale[len(base) + 1 : -len(".parquet")]) >= len(parts):
+                os.remove(os.path.join(folder, stale))
+    for leftover in os.listdir(staging):
+        os.remove(os.path.join(staging, leftover))
+    os.rmdir(staging)
+
+
 def batch_writer(cfg, counters, stopping, redis_client):
     """The foreachBatch function: tally, then every sink, each retried until it succeeds."""
     from pyspark.sql import functions as F
@@ -545,10 +569,7 @@ def batch_writer(cfg, counters, stopping, redis_client):
                     F.col("partition").alias("source_partition"),
                     F.col("offset").alias("source_offset"),
                 ).coalesce(1)
-                retrying(
-                    "Parquet",
-                    lambda: rows.write.mode("append").option("compression", "snappy").parquet(cfg["parquet_dir"]),
-                )
+                retrying("Parquet", lambda: write_batch_parquet(rows, cfg["parquet_dir"], batch_id))
             counters.batch(total, ok, truncated, reasons, (time.time() - started) * 1000)
         except Exception as err:
             # Spark reports it as a Py4J traceback; keep the cause for /metrics and the log.
@@ -612,6 +633,11 @@ def main(argv):
             print(f"  {name:32} {what}")
         return 0
     cfg = read_settings(os.environ)
+    if os.environ.get("PIPELINE_EXACTLY_ONCE", "").strip().lower() in ("1", "true", "yes", "on"):
+        log(
+            "PIPELINE_EXACTLY_ONCE=1: this job's Parquet is exactly once, its Kafka writes stay at least "
+            "once (Spark's Kafka sink has no transactions); the embed worker reads them read_committed"
+        )
     counters = Counters()
     server = serve_metrics(counters, *cfg["metrics"])
     stopping = threading.Event()

@@ -256,6 +256,17 @@ describe("recovery", () => {
           .filter((k) => k?.startsWith("recover-")),
       );
     await eventually("all 400 after the restart", () => keys().size === 400, 120_000);
+    // A batch replayed from the checkpoint replaces its Parquet files: each row once.
+    const dir = join(work, "parquet");
+    const recovered = async () => {
+      const files = readdirSync(dir).filter((f) => f.endsWith(".parquet"));
+      const rows = (
+        await Promise.all(files.map((f) => readParquetRows<{ doc_id: string }>(join(dir, f))))
+      ).flat();
+      return rows.map((r) => r.doc_id).filter((id) => id.startsWith("recover-"));
+    };
+    await eventually("all 400 in Parquet", async () => new Set(await recovered()).size === 400, 60_000);
+    expect((await recovered()).length).toBe(400);
   });
 
   test("a Redis outage pauses the job; the DLQ write is retried until Redis is back, nothing lost or doubled", async () => {
