@@ -232,6 +232,37 @@ describe("replay --from-dlq", () => {
   });
 });
 
+describe("the backend's POST /api/dlq/replay (the console's action)", () => {
+  test("served with BACKEND_ALLOW_DLQ_REPLAY=1, the same replay and ledger; refused (403) without", async () => {
+    const allowed = await startWorker(
+      "backend",
+      { ...env, BACKEND_ALLOW_DLQ_REPLAY: "1" },
+      { portVar: "BACKEND_PORT" },
+    );
+    running.push(allowed);
+    const post = (url: string, body: unknown) =>
+      fetch(`${url}/api/dlq/replay`, { method: "POST", body: JSON.stringify(body) });
+    const res = await post(allowed.url, { reason: ["rejected"], dry_run: true });
+    expect(res.status).toBe(200);
+    const a = (await res.json()) as DlqReplayAnswer;
+    expect(a.summary).toMatchObject({
+      dry_run: true,
+      would_send: 0,
+      already_replayed: 5,
+      skipped: { value_truncated: 1 },
+    });
+    const bad = await post(allowed.url, { stage: ["nope"] });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain('unknown stage "nope"');
+
+    const closed = await startWorker("backend", env, { portVar: "BACKEND_PORT" });
+    running.push(closed);
+    const refused = await post(closed.url, { dry_run: true });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: string }).error).toContain("BACKEND_ALLOW_DLQ_REPLAY=1");
+  });
+});
+
 describe("operator errors", () => {
   test("a missing DLQ topic, an unreadable --since and Kafka down are explained", async () => {
     const missing = await runScript("replay", ["--from-dlq"], {
