@@ -270,6 +270,10 @@ export const VARIABLES = {
     max: 64 * 1024 * 1024,
     help: "largest DLQ entry (JSON bytes); a larger original is cut and marked; lowered to the DLQ topic's `max.message.bytes`",
   }),
+  DLQ_REPLAY_LEDGER_TOPIC: str("embeddings_dlq_replayed", {
+    section: "dlq",
+    help: "compacted topic recording each replayed DLQ entry (`replay --from-dlq`), so none is replayed twice by accident; created on first replay",
+  }),
   // Redis
   REDDB_URL: variable<string>(
     { section: "redis", help: "Redis; an empty string turns the Redis sinks off" },
@@ -551,6 +555,10 @@ export const VARIABLES = {
     doc: "`http://127.0.0.1:<SPARK_UI_PORT>/api/v1`",
     help: "Spark REST API polled by the backend",
   }),
+  BACKEND_ALLOW_DLQ_REPLAY: bool(false, {
+    section: "backend",
+    help: "serve `POST /api/dlq/replay` (the console's replay action); off: it answers 403",
+  }),
   REDDB_DLQ_HTTP_PATH: optional("", {
     section: "backend",
     help: "DLQ read path on an HTTP RedDB (placeholders `{ns}`, `{stream}`, `{limit}`)",
@@ -641,7 +649,7 @@ export function loadConfig(env: Env = process.env) {
         timeoutMs: v("PIPELINE_TXN_TIMEOUT_MS"),
       },
     },
-    dlq: { maxEntryBytes: v("DLQ_MAX_ENTRY_BYTES") },
+    dlq: { maxEntryBytes: v("DLQ_MAX_ENTRY_BYTES"), replayLedgerTopic: v("DLQ_REPLAY_LEDGER_TOPIC") },
     /** The local InferMesh-compatible server (pipeline/infermesh). */
     infermeshServer: {
       host: v("INFERMESH_HOST"),
@@ -708,6 +716,7 @@ export function loadConfig(env: Env = process.env) {
       sparkUiUrl: checkUrl("SPARK_VECTOR_UI_URL", v("SPARK_VECTOR_UI_URL"), HTTP),
       dlqHttpPath: v("REDDB_DLQ_HTTP_PATH"),
       maxBodyBytes: v("BACKEND_MAX_BODY_BYTES"),
+      allowDlqReplay: v("BACKEND_ALLOW_DLQ_REPLAY"),
     },
     /** Parquet files (embed worker and parse) roll at this many rows or this age, whichever comes first. */
     parquet: { rollRows: v("PARQUET_ROLL_ROWS"), rollSec: v("PARQUET_ROLL_SEC") },

@@ -2,6 +2,8 @@
  * A DLQ entry as text: the one-cell preview of the table and the full, wrapped lines of the
  * detail. Pure: the DLQ view draws these lines, and the key handling scrolls over them.
  */
+import type { Stage } from "../pipeline/contracts/dlq.ts";
+import type { DlqReplayRequest } from "../pipeline/contracts/dlq-replay.ts";
 import { wrapText } from "./components/text.ts";
 import { dateTime, fit, oneLine } from "./format.ts";
 import type { DlqEntry } from "./state/types.ts";
@@ -82,4 +84,23 @@ export function detailLines(e: DlqEntry, width: number): string[] {
     ...block("value", e.value),
     ...(e.value === null || e.value === undefined ? block("value_b64", e.value_b64) : []),
   ];
+}
+
+/** What a replay of one entry asks the backend: its original record (the replay ledger's key). */
+export function replayOfEntry(e: DlqEntry | undefined): { label: string; request: DlqReplayRequest } | null {
+  const src = (typeof e?.source === "object" && e.source !== null ? e.source : {}) as Record<string, unknown>;
+  if (typeof e?.stage !== "string" || typeof src.topic !== "string" || src.partition === undefined)
+    return null;
+  const original = `${e.stage}:${src.topic}/${fieldText(src.partition)}/${fieldText(src.offset)}`;
+  const doc = typeof e.doc_id === "string" ? ` doc_id ${e.doc_id}` : "";
+  return { label: `the selected entry (${fieldText(e.reason)}${doc})`, request: { original: [original] } };
+}
+
+/** What a replay of every entry with the entry's stage and reason asks the backend. */
+export function replayOfReason(e: DlqEntry | undefined): { label: string; request: DlqReplayRequest } | null {
+  if (typeof e?.stage !== "string" || typeof e.reason !== "string") return null;
+  return {
+    label: `every entry of stage ${e.stage}, reason ${e.reason}`,
+    request: { stage: [e.stage as Stage], reason: [e.reason] },
+  };
 }

@@ -2,8 +2,9 @@
  * The effects key bindings can trigger (search, save, refresh, quit), wired to the sources.
  * Tests build them with a fake query function and a temporary save folder.
  */
+import { summaryLine } from "../pipeline/contracts/dlq-replay.ts";
 import type { Effects } from "./keys/bindings.ts";
-import { saveDlqTail } from "./sources/dlq.ts";
+import { type DlqReplayFn, saveDlqTail } from "./sources/dlq.ts";
 import { createSearcher, type KnnQueryFn, type ReadText } from "./sources/knn.ts";
 import { errorText } from "./sources/transport.ts";
 import type { Store } from "./state/store.ts";
@@ -17,6 +18,8 @@ export interface EffectDeps {
   now: () => number;
   refresh: () => void;
   quit: () => void;
+  /** `POST /api/dlq/replay` (sources/dlq.ts). */
+  dlqReplay: DlqReplayFn;
   readText?: ReadText;
 }
 
@@ -58,6 +61,53 @@ export function createEffects(d: EffectDeps): Effects & { pending(): Promise<voi
               text: `save failed: ${errorText(err)}`,
               at: d.now(),
             }),
+        ),
+      );
+    },
+    replayDlq: (label, request) => {
+      const { dispatch } = d.store;
+      dispatch({ type: "dlq/replay-preview", label, request });
+      track(
+        d.dlqReplay({ ...request, dry_run: true }).then(
+          (answer) => dispatch({ type: "dlq/replay-confirm", answer }),
+          (err) => {
+            dispatch({ type: "dlq/replay-close" });
+            dispatch({
+              type: "notice",
+              kind: "error",
+              text: `replay refused: ${errorText(err)}`,
+              at: d.now(),
+            });
+          },
+        ),
+      );
+    },
+    confirmReplay: () => {
+      const { dispatch, getState } = d.store;
+      const r = getState().ui.dlq.replay;
+      if (r?.phase !== "confirm") return;
+      dispatch({ type: "dlq/replay-run" });
+      track(
+        d.dlqReplay({ ...r.request, dry_run: false }).then(
+          (answer) => {
+            dispatch({ type: "dlq/replay-close" });
+            dispatch({
+              type: "notice",
+              kind: "info",
+              text: `replayed: ${summaryLine(answer.summary)}`,
+              at: d.now(),
+            });
+            d.refresh();
+          },
+          (err) => {
+            dispatch({ type: "dlq/replay-close" });
+            dispatch({
+              type: "notice",
+              kind: "error",
+              text: `replay failed: ${errorText(err)}`,
+              at: d.now(),
+            });
+          },
         ),
       );
     },

@@ -6,6 +6,7 @@ import { render } from "ink";
 import { App } from "./App.tsx";
 import { ConfigError, HELP, parseConfig } from "./config.ts";
 import { createEffects } from "./effects.ts";
+import { createDlqReplayClient } from "./sources/dlq.ts";
 import { startFeeds } from "./sources/feeds.ts";
 import { createKnnClient } from "./sources/knn.ts";
 import { realScheduler } from "./sources/scheduler.ts";
@@ -31,7 +32,9 @@ if (!process.stdin.isTTY || !process.stdout.isTTY) {
 }
 
 const config = cfg;
-const store = new Store(initialState({ backendUrl: config.backendUrl, now: Date.now() }));
+const store = new Store(
+  initialState({ backendUrl: config.backendUrl, now: Date.now(), allowActions: config.allowActions }),
+);
 const transport = createHttpTransport({ baseUrl: config.backendUrl, token: config.token });
 const feeds = startFeeds({
   transport,
@@ -56,6 +59,7 @@ const effects = createEffects({
   now: Date.now,
   refresh: feeds.refresh,
   quit,
+  dlqReplay: createDlqReplayClient(transport),
 });
 
 const instance = render(<App store={store} effects={effects} color={config.color} fps={10} />, {

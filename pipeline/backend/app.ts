@@ -8,17 +8,21 @@
  * - `POST /api/knn/query` (JSON) and `GET /api/knn/query?…` → the kNN result
  * - `GET /api/knn/shards` → shard statistics
  * - `GET /api/embed-worker/dlq?limit=N&format=json|ndjson` → `{items, count}` or an NDJSON download
+ * - `POST /api/dlq/replay` (JSON `DlqReplayRequest`) → `DlqReplayAnswer`; 403 unless the backend
+ *   was started allowing it (`BACKEND_ALLOW_DLQ_REPLAY`), since it writes to Kafka
  * - event streams: `/api/{infermesh,vectorizer,embed-worker,parse,indexer,spark}/stream`
  *
  * Unknown paths answer 404, known paths with another method 405. When Redis (or another
  * upstream) cannot answer, the endpoints that read it answer 503 `{error}` naming it, at once.
  */
 
+import type { DlqReplayAnswer, DlqReplayRequest } from "../contracts/dlq-replay.ts";
 import type { KnnResult, ShardStats } from "../contracts/knn.ts";
 import { STREAM_PATHS } from "../contracts/streams.ts";
 import { bearerMatches, errorResponse, HttpError, json } from "../core/http-edge.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { TransientError } from "../core/retry.ts";
+import { DlqReplayError } from "../io/dlq-replay.ts";
 import { KnnError } from "../knn/types.ts";
 import {
   type BackendKnnQuery,
@@ -76,12 +80,16 @@ export interface BackendDeps {
   knn: BackendKnn;
   /** The newest `limit` DLQ entries, newest first. */
   dlqTail(limit: number): Promise<unknown[]>;
+  /** Replays DLQ entries (`pipeline/io/dlq-replay.ts`); served only with `allowDlqReplay`. */
+  dlqReplay?(req: DlqReplayRequest): Promise<DlqReplayAnswer>;
   sources: BackendSources;
 }
 
 export interface BackendOptions {
   /** `BACKEND_TOKEN`: when set, every endpoint needs `Authorization: Bearer <token>` (else 401). */
   token?: string;
+  /** Serve `POST /api/dlq/replay` (`BACKEND_ALLOW_DLQ_REPLAY`); default false: 403. */
+  allowDlqReplay?: boolean;
   /** Largest request body, bytes (413 beyond); default 1 MiB. */
   maxBodyBytes?: number;
   /** Poll interval of the streams other than Spark, ms; default 3000. */
@@ -210,12 +218,30 @@ export function createBackend(deps: BackendDeps, opts: BackendOptions = {}): Bac
     });
   };
 
+  const replay: Handler = async (req) => {
+    if (!opts.allowDlqReplay || !deps.dlqReplay) {
+      throw new HttpError(
+        403,
+        "DLQ replay is disabled on this backend: start it with BACKEND_ALLOW_DLQ_REPLAY=1 to allow it",
+      );
+    }
+    const body = parseJsonObject(await readBodyLimited(req, maxBodyBytes)) as DlqReplayRequest;
+    try {
+      return json(await deps.dlqReplay(body));
+    } catch (err) {
+      if (!(err instanceof DlqReplayError)) throw err;
+      const status = { invalid: 400, missing: 404, conflict: 409, unavailable: 503 }[err.kind];
+      throw new HttpError(status, err.message);
+    }
+  };
+
   /** Handlers by path, then by lower-case method. */
   const routes: Record<string, Partial<Record<string, Handler>>> = {
     "/health": { get: () => json({ status: "ok", timestamp: nowSec() }) },
     "/api/knn/query": { get: knnQuery, post: knnQuery },
     "/api/knn/shards": { get: async () => json(await deps.knn.shards()) },
     "/api/embed-worker/dlq": { get: dlq },
+    "/api/dlq/replay": { post: replay },
   };
   for (const [path, channel] of Object.entries(channels)) {
     routes[path] = {

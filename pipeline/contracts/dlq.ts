@@ -33,6 +33,13 @@ export interface SourceCoordinates {
   key_truncated?: true;
   /** Kafka timestamp, epoch ms. */
   timestamp: number | null;
+  /**
+   * The record's headers as UTF-8 text, when it had any (absent otherwise, and in the Spark
+   * job's entries), so that a replay re-produces them (`pipeline/io/dlq-replay.ts`).
+   */
+  headers?: Record<string, string>;
+  /** Present when the headers were larger than DLQ_HEADERS_MAX_BYTES and left out. */
+  headers_dropped?: true;
 }
 
 export interface DlqEntry {
@@ -62,6 +69,8 @@ export interface DlqEntry {
 
 /** Longest record key an entry keeps, in UTF-16 code units. */
 export const DLQ_KEY_MAX_CHARS = 1024;
+/** Largest JSON of a record's headers an entry keeps; larger headers are left out and marked. */
+export const DLQ_HEADERS_MAX_BYTES = 8192;
 /** Smallest DLQ_MAX_ENTRY_BYTES: room for the envelope's own fields and an 8192-char text. */
 export const DLQ_MIN_ENTRY_BYTES = 65_536;
 /** Bytes kept free for `ts`, whose spelling varies in length between clocks and engines. */

@@ -2,7 +2,13 @@
  * The DLQ entry of a record that cannot reach its outputs (the envelope is
  * `pipeline/contracts/dlq.ts`; the DLQ targets are ordinary writers, `pipeline/io/dlq-sinks.ts`).
  */
-import { DLQ_KEY_MAX_CHARS, type DlqEntry, type DlqReason, originalValue } from "../contracts/dlq.ts";
+import {
+  DLQ_HEADERS_MAX_BYTES,
+  DLQ_KEY_MAX_CHARS,
+  type DlqEntry,
+  type DlqReason,
+  originalValue,
+} from "../contracts/dlq.ts";
 import { truncate } from "../contracts/extract.ts";
 import type { EmbeddingInput } from "../contracts/records.ts";
 import type { SourceRecord } from "./source.ts";
@@ -19,6 +25,20 @@ function sourceKey(key: Buffer | null): { key: string | null; key_truncated?: tr
   if (!key) return { key: null };
   const cut = truncate(key.toString("utf8"), DLQ_KEY_MAX_CHARS);
   return cut.truncated ? { key: cut.text, key_truncated: true } : { key: cut.text };
+}
+
+/**
+ * The record's headers as an entry keeps them: none when it had none (so an entry without
+ * headers is what it always was), left out and marked when larger than DLQ_HEADERS_MAX_BYTES.
+ */
+function sourceHeaders(headers: Record<string, string>): {
+  headers?: Record<string, string>;
+  headers_dropped?: true;
+} {
+  if (Object.keys(headers).length === 0) return {};
+  if (Buffer.byteLength(JSON.stringify(headers), "utf8") > DLQ_HEADERS_MAX_BYTES)
+    return { headers_dropped: true };
+  return { headers: { ...headers } };
 }
 
 /** Builds the envelope for one record that cannot reach its outputs. */
@@ -52,6 +72,7 @@ export function dlqEntry(
       offset: record.offset,
       ...sourceKey(record.key),
       timestamp: record.timestamp,
+      ...sourceHeaders(record.headers),
     },
     ...originalValue(record.value),
   };

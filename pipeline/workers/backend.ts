@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, parquetDirs } from "../config.ts";
 import { redisKeys } from "../contracts/redis-layout.ts";
 import { HttpError } from "../core/http-edge.ts";
 import { createLogger } from "../core/log.ts";
+import { replayDlq, replayOptions } from "../io/dlq-replay.ts";
 import { InfermeshClient } from "../io/infermesh-client.ts";
 import { KnnService } from "../knn/service.ts";
 import { helpIfAsked } from "./help.ts";
@@ -14,10 +15,14 @@ import { helpIfAsked } from "./help.ts";
 helpIfAsked(
   "bun pipeline/workers/backend.ts",
   "Serves POST/GET /api/knn/query (exact cosine top-k over an in-memory copy of the Redis index, kept current by\n" +
-    "following the index stream), GET /api/knn/shards, GET /api/embed-worker/dlq, SSE streams of every component.",
+    "following the index stream), GET /api/knn/shards, GET /api/embed-worker/dlq, SSE streams of every component,\n" +
+    "and with BACKEND_ALLOW_DLQ_REPLAY=1 POST /api/dlq/replay (what `replay --from-dlq` does).",
   {
     sections: ["backend", "redis", "index", "infermesh", "logging"],
     also: [
+      "KAFKA_BOOTSTRAP_SERVERS",
+      "EMBED_DLQ_TOPIC",
+      "DLQ_REPLAY_LEDGER_TOPIC",
       "EMBED_METRICS_PORT",
       "PARSE_METRICS_PORT",
       "EMBED_PARQUET_DIR",
@@ -73,12 +78,21 @@ const noIndex = async (): Promise<never> => {
 const knn = knnService ?? { query: noIndex, shards: noIndex };
 
 const local = (port: number) => `http://127.0.0.1:${port}`;
+const dlqStream = redisKeys.stream(cfg.redis, cfg.redis.dlqStream);
+const replayDeployment = {
+  brokers: cfg.kafka.brokers,
+  clientId: cfg.kafka.clientId,
+  dlqTopic: cfg.topics.dlq,
+  ...(redis ? { redis: { client: redis, stream: dlqStream } } : {}),
+  ledgerTopic: cfg.dlq.replayLedgerTopic,
+  replicationFactor: cfg.kafka.replicationFactor,
+};
 const backend = createBackend(
   {
     knn,
     dlqTail: (limit) =>
       redis
-        ? dlqTail(redis, redisKeys.stream(cfg.redis, cfg.redis.dlqStream), limit)
+        ? dlqTail(redis, dlqStream, limit)
         : httpDlqTail(
             {
               baseUrl: cfg.redis.url,
@@ -89,6 +103,7 @@ const backend = createBackend(
             },
             limit,
           ),
+    dlqReplay: (req) => replayDlq(replayOptions(req, replayDeployment, Date.now())),
     sources: {
       infermeshUrl: cfg.embed.infermeshUrl,
       embedWorkerUrl: local(cfg.embed.metricsPort),
@@ -98,7 +113,12 @@ const backend = createBackend(
       parquetDirs: parquetDirs(cfg),
     },
   },
-  { ...(cfg.backend.token ? { token: cfg.backend.token } : {}), maxBodyBytes: cfg.backend.maxBodyBytes, log },
+  {
+    ...(cfg.backend.token ? { token: cfg.backend.token } : {}),
+    maxBodyBytes: cfg.backend.maxBodyBytes,
+    allowDlqReplay: cfg.backend.allowDlqReplay,
+    log,
+  },
 );
 
 const server = Bun.serve({

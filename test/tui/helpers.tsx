@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { render } from "ink";
 import { App } from "../../tui/App.tsx";
 import { createEffects } from "../../tui/effects.ts";
+import { createDlqReplayClient } from "../../tui/sources/dlq.ts";
 import { type Feeds, startFeeds } from "../../tui/sources/feeds.ts";
 import type { KnnQueryFn } from "../../tui/sources/knn.ts";
 import type { Scheduler } from "../../tui/sources/scheduler.ts";
@@ -237,6 +238,8 @@ export interface HarnessOptions {
   saveDir?: string;
   /** Answer the JSON endpoints from the fixtures (default true). */
   fixtures?: boolean;
+  /** Started with --allow-actions. */
+  allowActions?: boolean;
   /** Adjusts the transport before the feeds start (e.g. other answers, or `down`). */
   setup?: (t: FixtureTransport) => void;
 }
@@ -250,7 +253,12 @@ export async function renderConsole(o: HarnessOptions = {}): Promise<Harness> {
   if (o.fixtures !== false) transport.respondWithFixtures();
   o.setup?.(transport);
   const store = new Store(
-    initialState({ backendUrl: "http://127.0.0.1:8080", now: scheduler.now(), view: o.view }),
+    initialState({
+      backendUrl: "http://127.0.0.1:8080",
+      now: scheduler.now(),
+      view: o.view,
+      allowActions: o.allowActions,
+    }),
   );
   const feeds = startFeeds({ transport, dispatch: store.dispatch, scheduler });
   const stdout = new VirtualStdout(o.columns ?? 80, o.rows ?? 24);
@@ -270,6 +278,7 @@ export async function renderConsole(o: HarnessOptions = {}): Promise<Harness> {
     quit: () => {
       h.quits += 1;
     },
+    dlqReplay: createDlqReplayClient(transport),
   });
   const instance = render(<App store={store} effects={effects} color={o.color ?? false} fps={1000} />, {
     stdout: stdout as unknown as NodeJS.WriteStream,

@@ -66,6 +66,7 @@ describe("help and footer", () => {
       "↑/↓ select",
       "Enter open",
       "s save",
+      "R replay",
       "/ search",
       "1-7 views",
       "? help",

@@ -5,6 +5,8 @@
  * overlay and docs/keybindings.md are generated from this table, so they cannot drift from
  * what the keys do.
  */
+import type { DlqReplayRequest } from "../../pipeline/contracts/dlq-replay.ts";
+import { replayOfEntry, replayOfReason } from "../dlq-entry.ts";
 import { oneLine } from "../format.ts";
 import type { Dispatch } from "../state/store.ts";
 import type { State, ViewId } from "../state/types.ts";
@@ -16,6 +18,10 @@ export interface Effects {
   search(prompt: string, k: number): void;
   saveDlq(): void;
   refresh(): void;
+  /** Asks the backend what a replay would send (a dry run), then waits for the operator's y/n. */
+  replayDlq(label: string, request: DlqReplayRequest): void;
+  /** Runs the replay the operator confirmed. */
+  confirmReplay(): void;
 }
 
 export interface KeyContext {
@@ -28,7 +34,7 @@ export interface KeyContext {
   limits(): { detail: number; help: number };
 }
 
-export type Group = "Global" | "Prompt" | "kNN" | "DLQ" | "DLQ entry" | "Index" | "Help";
+export type Group = "Global" | "Prompt" | "kNN" | "DLQ" | "DLQ entry" | "DLQ replay" | "Index" | "Help";
 
 export interface Binding {
   id: string;
@@ -71,10 +77,22 @@ const detailOpen = when(
   `a DLQ entry is open (view ${viewName("dlq")})`,
   (s) => !helpOpen(s) && !typing(s) && s.ui.view === "dlq" && s.ui.dlq.detail !== null,
 );
+const replayOpen = when(
+  `a DLQ replay asks for confirmation (view ${viewName("dlq")})`,
+  (s) => !helpOpen(s) && s.ui.view === "dlq" && s.ui.dlq.replay !== null,
+);
+const replayAsks = and(
+  replayOpen,
+  when("the dry run answered", (s) => s.ui.dlq.replay?.phase === "confirm"),
+);
+const replayCancellable = and(
+  replayOpen,
+  when("the replay is not running yet", (s) => s.ui.dlq.replay?.phase !== "running"),
+);
 /** No overlay, no focused prompt. */
 const normal = when(
   "no overlay open, prompt not focused",
-  (s) => !helpOpen(s) && !typing(s) && !detailOpen(s),
+  (s) => !helpOpen(s) && !typing(s) && !detailOpen(s) && !replayOpen(s),
 );
 const inView = (v: ViewId) =>
   when(`view ${viewName(v)}, no overlay open, prompt not focused`, (s) => normal(s) && s.ui.view === v);
@@ -82,6 +100,22 @@ const dlqEntries = and(
   inView("dlq"),
   when("the tail has entries", (s) => (s.dlq.data?.items.length ?? 0) > 0),
 );
+/** Runs `go` when the console may act, else says how to allow it. */
+const action =
+  (go: (ctx: KeyContext) => void) =>
+  (ctx: KeyContext): void => {
+    if (ctx.state.allowActions) {
+      go(ctx);
+      return;
+    }
+    ctx.dispatch({
+      type: "notice",
+      kind: "error",
+      text: "actions are disabled: start the console with --allow-actions (or TUI_ALLOW_ACTIONS=1)",
+      at: ctx.state.now,
+    });
+  };
+const selectedEntry = (s: State) => s.dlq.data?.items[s.ui.dlq.selected];
 const knnResults = and(
   inView("knn"),
   when("a search returned neighbours", (s) => (s.ui.knn.result?.neighbors.length ?? 0) > 0),
@@ -135,6 +169,28 @@ export const BINDINGS: Binding[] = [
     footer: true,
     when: helpOpen,
     run: ({ effects }) => effects.quit(),
+  },
+  {
+    id: "replay.confirm",
+    keys: ["y"],
+    display: "y",
+    label: "replay",
+    description: "confirm the replay",
+    group: "DLQ replay",
+    footer: true,
+    when: replayAsks,
+    run: ({ effects }) => effects.confirmReplay(),
+  },
+  {
+    id: "replay.cancel",
+    keys: ["n", "escape"],
+    display: "n/Esc",
+    label: "cancel",
+    description: "cancel the replay",
+    group: "DLQ replay",
+    footer: true,
+    when: replayCancellable,
+    run: ({ dispatch }) => dispatch({ type: "dlq/replay-close" }),
   },
   {
     id: "prompt.submit",
@@ -262,6 +318,34 @@ export const BINDINGS: Binding[] = [
     footer: true,
     when: dlqEntries,
     run: ({ effects }) => effects.saveDlq(),
+  },
+  {
+    id: "dlq.replay",
+    keys: ["R"],
+    display: "R",
+    label: "replay",
+    description: "replay the selected entry",
+    group: "DLQ",
+    footer: true,
+    when: dlqEntries,
+    run: action(({ state, effects }) => {
+      const r = replayOfEntry(selectedEntry(state));
+      if (r) effects.replayDlq(r.label, r.request);
+    }),
+  },
+  {
+    id: "dlq.replay-reason",
+    keys: ["A"],
+    display: "A",
+    label: "replay all",
+    description: "replay its stage & reason",
+    group: "DLQ",
+    footer: false,
+    when: dlqEntries,
+    run: action(({ state, effects }) => {
+      const r = replayOfReason(selectedEntry(state));
+      if (r) effects.replayDlq(r.label, r.request);
+    }),
   },
   {
     id: "knn.select",

@@ -110,7 +110,16 @@ export function footerBindings(state: State, table: Binding[] = BINDINGS): { key
 }
 
 /** The order of the groups in the help overlay and the docs. */
-export const GROUP_ORDER: Group[] = ["Global", "Prompt", "kNN", "DLQ", "DLQ entry", "Index", "Help"];
+export const GROUP_ORDER: Group[] = [
+  "Global",
+  "Prompt",
+  "kNN",
+  "DLQ",
+  "DLQ entry",
+  "DLQ replay",
+  "Index",
+  "Help",
+];
 
 /** Every binding by group, for the help overlay; `enabled` says whether it applies right now. */
 export function helpGroups(

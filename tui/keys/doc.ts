@@ -29,6 +29,10 @@ export function keybindingsMarkdown(table: Binding[] = BINDINGS): string {
     "within a context the rows below are in that order. *Key* is how the footer and the `?`",
     "overlay show it, *Keys* the names the dispatcher matches (`keyName` in `tui/keys/dispatch.ts`);",
     "*Footer* says whether the footer lists the binding while it applies.",
+    "",
+    "Actions that change the pipeline (`R` and `A`, DLQ replay) act only when the console was started",
+    "with `--allow-actions` (or `TUI_ALLOW_ACTIONS=1`) and the backend with `BACKEND_ALLOW_DLQ_REPLAY=1`;",
+    "otherwise the console says how to allow them. They ask for confirmation first (group *DLQ replay*).",
   ];
   for (const group of GROUP_ORDER) {
     const rows = table.filter((b) => b.group === group);

@@ -1,7 +1,34 @@
-/** Saving the DLQ tail the console holds to an NDJSON file (never overwriting one). */
+/**
+ * Saving the DLQ tail the console holds to an NDJSON file (never overwriting one), and asking
+ * the backend to replay entries (`POST /api/dlq/replay`).
+ */
 import { open } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import type { DlqReplayAnswer, DlqReplayRequest } from "../../pipeline/contracts/dlq-replay.ts";
 import type { DlqEntry } from "../state/types.ts";
+import { answerError, type Transport } from "./transport.ts";
+
+export type DlqReplayFn = (req: DlqReplayRequest) => Promise<DlqReplayAnswer>;
+
+/** A replay reads the whole DLQ and waits for Kafka transactions: more than a poll's time. */
+const REPLAY_TIMEOUT_MS = 120_000;
+
+/** `POST /api/dlq/replay`; rejects with the backend's reason (403 when it does not allow replays). */
+export function createDlqReplayClient(transport: Transport): DlqReplayFn {
+  return async (req) => {
+    const res = await transport.request("/api/dlq/replay", {
+      method: "POST",
+      body: req,
+      timeoutMs: REPLAY_TIMEOUT_MS,
+    });
+    if (res.status !== 200) throw new Error(answerError(res));
+    const b = res.body as Partial<DlqReplayAnswer> | null;
+    if (typeof b?.summary !== "object" || b.summary === null || !Array.isArray(b.items)) {
+      throw new Error("the backend's replay answer has no summary and items");
+    }
+    return b as DlqReplayAnswer;
+  };
+}
 
 const stamp = (ms: number) =>
   new Date(ms)

@@ -25,6 +25,8 @@ export interface RequestInit {
   /** JSON body. */
   body?: unknown;
   signal?: AbortSignal;
+  /** Time limit of this request, ms (default: the transport's). */
+  timeoutMs?: number;
 }
 
 export interface Transport {
@@ -98,7 +100,10 @@ export function createHttpTransport(o: HttpTransportOptions): Transport {
     },
 
     async request(path, init = {}) {
-      const signals = [AbortSignal.timeout(timeoutMs), ...(init.signal ? [init.signal] : [])];
+      const signals = [
+        AbortSignal.timeout(init.timeoutMs ?? timeoutMs),
+        ...(init.signal ? [init.signal] : []),
+      ];
       const headers: Record<string, string> = { ...auth, accept: "application/json" };
       if (init.body !== undefined) headers["content-type"] = "application/json";
       const res = await fetchFn(`${base}${path}`, {

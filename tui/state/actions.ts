@@ -1,4 +1,5 @@
 /** Everything that changes the console's state: source events and UI intents. */
+import type { DlqReplayAnswer, DlqReplayRequest } from "../../pipeline/contracts/dlq-replay.ts";
 import type { DlqEntry, KnnResult, ShardsInfo, StreamData, StreamName, ViewId } from "./types.ts";
 
 export type StreamEvent = {
@@ -38,5 +39,9 @@ export type Action =
   | { type: "dlq/open" }
   | { type: "dlq/close" }
   | { type: "dlq/scroll"; delta: number; max: number }
+  | { type: "dlq/replay-preview"; label: string; request: DlqReplayRequest }
+  | { type: "dlq/replay-confirm"; answer: DlqReplayAnswer }
+  | { type: "dlq/replay-run" }
+  | { type: "dlq/replay-close" }
   | { type: "index/select"; delta: number }
   | { type: "notice"; text: string; kind: "info" | "error"; at: number };

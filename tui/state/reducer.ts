@@ -44,6 +44,8 @@ export interface InitOptions {
   view?: ViewId;
   k?: number;
   windowMs?: number;
+  /** `--allow-actions`. */
+  allowActions?: boolean;
 }
 
 const connecting = (at: number): Link => ({ status: "connecting", since: at });
@@ -53,6 +55,7 @@ export function initialState(o: InitOptions): State {
   const streams = Object.fromEntries(STREAMS.map((s) => [s, { link: connecting(o.now) }])) as Streams;
   return {
     backendUrl: o.backendUrl,
+    allowActions: o.allowActions ?? false,
     now: o.now,
     backend: { link: connecting(o.now) },
     streams,
@@ -69,7 +72,7 @@ export function initialState(o: InitOptions): State {
       draft: "",
       k: o.k ?? 5,
       knn: { status: "idle", query: "", selected: 0, seq: 0 },
-      dlq: { selected: 0, selectedKey: null, detail: null },
+      dlq: { selected: 0, selectedKey: null, detail: null, replay: null },
       index: { selected: 0 },
     },
   };
@@ -320,6 +323,20 @@ export function reduce(state: State, action: Action, opts: ReducerOptions = {}):
         },
       });
     }
+    case "dlq/replay-preview":
+      return withUi(s, {
+        dlq: { ...ui.dlq, replay: { phase: "preview", label: action.label, request: action.request } },
+      });
+    case "dlq/replay-confirm":
+      if (ui.dlq.replay?.phase !== "preview") return s;
+      return withUi(s, {
+        dlq: { ...ui.dlq, replay: { ...ui.dlq.replay, phase: "confirm", preview: action.answer } },
+      });
+    case "dlq/replay-run":
+      if (ui.dlq.replay?.phase !== "confirm") return s;
+      return withUi(s, { dlq: { ...ui.dlq, replay: { ...ui.dlq.replay, phase: "running" } } });
+    case "dlq/replay-close":
+      return withUi(s, { dlq: { ...ui.dlq, replay: null } });
     case "index/select": {
       const n = s.shards.data?.shards.length ?? 0;
       return withUi(s, {

@@ -4,6 +4,7 @@
  * state driven by the keys. Plain data; only the reducer changes it.
  */
 
+import type { DlqReplayAnswer, DlqReplayRequest } from "../../pipeline/contracts/dlq-replay.ts";
 import type {
   KnnResult as KnnAnswer,
   Neighbor as KnnNeighbor,
@@ -217,6 +218,17 @@ export interface KnnState {
   seq: number;
 }
 
+/** A DLQ replay the operator asked for (only with actions allowed), until it is done or cancelled. */
+export interface ReplayUi {
+  /** `preview`: asking the backend for a dry run; `confirm`: waiting for y/n; `running`: replaying. */
+  phase: "preview" | "confirm" | "running";
+  /** What is replayed, in words ("the selected entry …", "stage embed, reason rejected"). */
+  label: string;
+  request: DlqReplayRequest;
+  /** The dry run's answer: what would be sent, skipped, already replayed. */
+  preview?: DlqReplayAnswer;
+}
+
 export interface UiState {
   view: ViewId;
   help: { open: boolean; scroll: number };
@@ -236,6 +248,8 @@ export interface UiState {
     selectedKey: string | null;
     /** The entry opened in full (a copy: later refreshes do not change it). */
     detail: { scroll: number; entry: DlqEntry } | null;
+    /** The replay being confirmed or run, else null. */
+    replay: ReplayUi | null;
   };
   index: { selected: number };
   notice?: { text: string; kind: "info" | "error"; at: number };
@@ -244,6 +258,8 @@ export interface UiState {
 export interface State {
   /** The backend's address, for messages. */
   backendUrl: string;
+  /** Started with `--allow-actions` (or TUI_ALLOW_ACTIONS=1): actions that change the pipeline are offered. */
+  allowActions: boolean;
   /** Latest clock reading seen by the reducer, epoch ms. */
   now: number;
   /** `GET /health`. */
