@@ -145,7 +145,8 @@ export class Runner<T> {
         ...o.exactlyOnce,
         writers: [...o.sinks, ...o.dlq] as Writer<unknown>[],
         untilDone: (what, fn) => this.untilDone(what, fn),
-        enqueue: (fn) => this.enqueueWrite(fn),
+        // A failed commit or abort rejects its span, which reaches onFatal through the commits.
+        enqueue: (fn) => void this.enqueueWrite(fn).catch(() => {}),
         metrics: o.metrics,
         log: o.log,
       });
@@ -190,7 +191,7 @@ export class Runner<T> {
   private newGeneration(): void {
     this.generation++;
     const eo = this.eo;
-    if (eo && !eo.idle) this.enqueueWrite(() => eo.abort());
+    if (eo && !eo.idle) void this.enqueueWrite(() => eo.abort()).catch(() => {}); // see `enqueue`
   }
 
   /** Runs `fn` after the writes queued before it; a failure stops every later write. */
