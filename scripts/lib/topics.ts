@@ -33,9 +33,10 @@ export async function ensureTopics(spec: TopicSpec): Promise<string[]> {
 }
 
 /**
- * Waits until the broker's metadata lists every partition of `topics` with a leader: a client
- * asking right after creation can otherwise get UNKNOWN_TOPIC_OR_PARTITION (the broker's
- * metadata cache follows the controller a moment later).
+ * Waits until the broker's metadata lists every partition of `topics` with a leader and the
+ * leaders answer for them: a client asking right after creation can otherwise get
+ * UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_FOR_PARTITION (brokers apply the controller's
+ * metadata a moment later).
  */
 async function untilServed(admin: ReturnType<ReturnType<typeof createKafka>["admin"]>, topics: string[]) {
   if (topics.length === 0) return;
@@ -43,8 +44,11 @@ async function untilServed(admin: ReturnType<ReturnType<typeof createKafka>["adm
   for (;;) {
     try {
       const { topics: meta } = await admin.fetchTopicMetadata({ topics });
-      if (meta.length === topics.length && meta.every((t) => t.partitions.every((p) => p.leader >= 0)))
+      if (meta.length === topics.length && meta.every((t) => t.partitions.every((p) => p.leader >= 0))) {
+        // The leaders answer for their partitions (listed offsets), not just the metadata.
+        for (const t of topics) await admin.fetchTopicOffsets(t);
         return;
+      }
     } catch (err) {
       if (Date.now() > deadline) throw err;
     }
