@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import Redis from "ioredis";
 import { loadConfig } from "../pipeline/config.ts";
 import { createKafka } from "../pipeline/io/kafka.ts";
@@ -17,7 +17,7 @@ import { benchKnn } from "./lib/bench-knn.ts";
 import { benchModels } from "./lib/bench-models.ts";
 import { benchParse } from "./lib/bench-parse.ts";
 import { benchSse } from "./lib/bench-sse.ts";
-import { benchThroughput } from "./lib/bench-throughput.ts";
+import { benchThroughput, profiledCommand } from "./lib/bench-throughput.ts";
 import { timeThrough } from "./lib/bench-timing.ts";
 import { benchTui } from "./lib/bench-tui.ts";
 import { numberFlag, runScript } from "./lib/cli.ts";
@@ -256,8 +256,12 @@ await runScript(
       ],
       ["--quick", "kNN sizes ÷ 10 (smoke run)"],
       ["--json", "also print the figures as JSON"],
+      [
+        "--cpu-prof DIR",
+        "run the throughput part's workers and its InferMesh under Bun's CPU profiler (.cpuprofile and .md in DIR)",
+      ],
     ],
-    string: ["records", "naive-records", "only"],
+    string: ["records", "naive-records", "only", "cpu-prof"],
     boolean: ["skip-naive", "json", "quick"],
   },
   async (args) => {
@@ -278,11 +282,15 @@ await runScript(
     let infermesh: WorkerHandle | undefined;
     // One InferMesh with hash-384 only, shared by the throughput and adaptive parts.
     let hashInfermesh: WorkerHandle | undefined;
+    const profileDir = args["cpu-prof"] ? resolve(String(args["cpu-prof"])) : undefined;
     const hashInfermeshUrl = async () => {
       hashInfermesh ??= await startWorker(
         "infermesh",
         { INFERMESH_MODELS: "hash-384" },
-        { portVar: "INFERMESH_PORT" },
+        {
+          portVar: "INFERMESH_PORT",
+          ...(profileDir ? { cmd: profiledCommand("infermesh", profileDir, "infermesh-hash-384") } : {}),
+        },
       );
       return hashInfermesh.url;
     };
@@ -332,6 +340,7 @@ await runScript(
           infermeshUrl: await hashInfermeshUrl(),
           texts,
           dir,
+          ...(profileDir ? { profileDir } : {}),
         });
         for (const f of figs) add(f.name, f.value, f.unit);
       }
