@@ -20,6 +20,7 @@ import { benchSse } from "./lib/bench-sse.ts";
 import { benchThroughput, profiledCommand } from "./lib/bench-throughput.ts";
 import { timeThrough } from "./lib/bench-timing.ts";
 import { benchTui } from "./lib/bench-tui.ts";
+import { benchVectorJson } from "./lib/bench-vector-json.ts";
 import { numberFlag, runScript } from "./lib/cli.ts";
 import { readFixture } from "./lib/fixture-format.ts";
 import { info, ScriptError, step } from "./lib/progress.ts";
@@ -242,7 +243,8 @@ await runScript(
       "    (the first Spark run installs pyspark into the cache);\n" +
       "  • the Kafka ceiling (a plain kafkajs copy of the same input) and, against it, the embed worker\n" +
       "    (Kafka only; all sinks), the parse worker and the whole pipeline, with CPU-seconds per 10k\n" +
-      "    records (--only throughput; --json gives embed_ceiling_ratio, e2e_ceiling_ratio, parse_ceiling_ratio);\n" +
+      "    records (--only throughput; --json gives embed_ceiling_ratio, e2e_ceiling_ratio, parse_ceiling_ratio),\n" +
+      "    and the cost and size of a record's JSON with the vector as doubles and at float32 precision;\n" +
       "  • fixed against adaptive batching (EMBED_BATCH_ADAPTIVE) when InferMesh slows down (--only adaptive);\n" +
       "  • kNN latency (unfiltered and filtered on labels), SSE fan-out and the console's CPU and memory.\n" +
       "Starts Kafka and Redis if needed; uses its own topics and keys and removes them afterwards.",
@@ -332,6 +334,10 @@ await runScript(
         for (const f of figs) add(f.name, f.value, f.unit);
       }
       if (parts.has("throughput")) {
+        for (const f of await step("Vector encoding: JSON doubles against float32 precision", async () =>
+          benchVectorJson(),
+        ))
+          add(f.name, f.value, f.unit);
         const figs = await benchThroughput({
           brokers: cfg.kafka.brokers,
           partitions: cfg.kafka.partitions,
