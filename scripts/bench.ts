@@ -185,7 +185,11 @@ async function benchPipeline(
     const label = model.replace(/[^a-zA-Z0-9._-]/g, "_");
     const r = await endToEnd(label, n, texts, { EMBED_MODEL: model }, infermeshUrl, dir);
     runs[model] = r;
-    add(`end-to-end records/s, ${model} (${n} records, batch 64)`, r.recordsPerSec, "records/s");
+    add(
+      `end-to-end records/s, ${model} (${n} records, batch ${loadConfig().embed.batchSize})`,
+      r.recordsPerSec,
+      "records/s",
+    );
     add(`embed-worker batches/s, ${model}`, r.batchesPerSec, "batches/s");
   }
   if (o.skipNaive) return;
