@@ -94,7 +94,11 @@ function writeDecimal(m: number, k: number): void {
       writeDigits(m - first * unit, n - 1);
     }
     const exp = point - 1;
-    writeAscii(exp < 0 ? `e-${-exp}` : `e+${exp}`);
+    out[at++] = 0x65; // e
+    out[at++] = exp < 0 ? MINUS : 0x2b; // - or +
+    const a = Math.abs(exp); // below 100: the fast path covers 1e-14 … 1e21
+    if (a >= 10) writeDigits(a, 2);
+    else out[at++] = ZERO + a;
   }
 }
 
