@@ -373,7 +373,12 @@ export const VARIABLES = {
     section: "embed",
     help: "model requested (one of `INFERMESH_MODELS`)",
   }),
-  EMBED_BATCH_SIZE: int(64, { section: "embed", min: 1, max: 100_000, help: "records per batch" }),
+  EMBED_BATCH_SIZE: int(512, {
+    section: "embed",
+    min: 1,
+    max: 100_000,
+    help: "records per batch; 512 since a batch's produce, not InferMesh, bounds the rate (hash-384, Kafka only: ~2× the records/s and ~25 % less CPU per record than 64; docs/benchmark-notes.md)",
+  }),
   EMBED_BATCH_ADAPTIVE: bool(false, {
     section: "embed",
     help: "batch size follows InferMesh's round trip and errors (AIMD) between EMBED_BATCH_MIN and EMBED_BATCH_MAX, starting at EMBED_BATCH_SIZE",

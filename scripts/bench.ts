@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import Redis from "ioredis";
 import { loadConfig } from "../pipeline/config.ts";
 import { createKafka } from "../pipeline/io/kafka.ts";
@@ -17,9 +17,10 @@ import { benchKnn } from "./lib/bench-knn.ts";
 import { benchModels } from "./lib/bench-models.ts";
 import { benchParse } from "./lib/bench-parse.ts";
 import { benchSse } from "./lib/bench-sse.ts";
-import { benchThroughput } from "./lib/bench-throughput.ts";
+import { benchThroughput, profiledCommand } from "./lib/bench-throughput.ts";
 import { timeThrough } from "./lib/bench-timing.ts";
 import { benchTui } from "./lib/bench-tui.ts";
+import { benchVectorJson } from "./lib/bench-vector-json.ts";
 import { numberFlag, runScript } from "./lib/cli.ts";
 import { readFixture } from "./lib/fixture-format.ts";
 import { info, ScriptError, step } from "./lib/progress.ts";
@@ -184,7 +185,11 @@ async function benchPipeline(
     const label = model.replace(/[^a-zA-Z0-9._-]/g, "_");
     const r = await endToEnd(label, n, texts, { EMBED_MODEL: model }, infermeshUrl, dir);
     runs[model] = r;
-    add(`end-to-end records/s, ${model} (${n} records, batch 64)`, r.recordsPerSec, "records/s");
+    add(
+      `end-to-end records/s, ${model} (${n} records, batch ${loadConfig().embed.batchSize})`,
+      r.recordsPerSec,
+      "records/s",
+    );
     add(`embed-worker batches/s, ${model}`, r.batchesPerSec, "batches/s");
   }
   if (o.skipNaive) return;
@@ -242,7 +247,8 @@ await runScript(
       "    (the first Spark run installs pyspark into the cache);\n" +
       "  • the Kafka ceiling (a plain kafkajs copy of the same input) and, against it, the embed worker\n" +
       "    (Kafka only; all sinks), the parse worker and the whole pipeline, with CPU-seconds per 10k\n" +
-      "    records (--only throughput; --json gives embed_ceiling_ratio, e2e_ceiling_ratio, parse_ceiling_ratio);\n" +
+      "    records (--only throughput; --json gives embed_ceiling_ratio, e2e_ceiling_ratio, parse_ceiling_ratio),\n" +
+      "    and the cost and size of a record's JSON with the vector as doubles and at float32 precision;\n" +
       "  • fixed against adaptive batching (EMBED_BATCH_ADAPTIVE) when InferMesh slows down (--only adaptive);\n" +
       "  • kNN latency (unfiltered and filtered on labels), SSE fan-out and the console's CPU and memory.\n" +
       "Starts Kafka and Redis if needed; uses its own topics and keys and removes them afterwards.",
@@ -256,8 +262,12 @@ await runScript(
       ],
       ["--quick", "kNN sizes ÷ 10 (smoke run)"],
       ["--json", "also print the figures as JSON"],
+      [
+        "--cpu-prof DIR",
+        "run the throughput part's workers and its InferMesh under Bun's CPU profiler (.cpuprofile and .md in DIR)",
+      ],
     ],
-    string: ["records", "naive-records", "only"],
+    string: ["records", "naive-records", "only", "cpu-prof"],
     boolean: ["skip-naive", "json", "quick"],
   },
   async (args) => {
@@ -278,11 +288,15 @@ await runScript(
     let infermesh: WorkerHandle | undefined;
     // One InferMesh with hash-384 only, shared by the throughput and adaptive parts.
     let hashInfermesh: WorkerHandle | undefined;
+    const profileDir = args["cpu-prof"] ? resolve(String(args["cpu-prof"])) : undefined;
     const hashInfermeshUrl = async () => {
       hashInfermesh ??= await startWorker(
         "infermesh",
         { INFERMESH_MODELS: "hash-384" },
-        { portVar: "INFERMESH_PORT" },
+        {
+          portVar: "INFERMESH_PORT",
+          ...(profileDir ? { cmd: profiledCommand("infermesh", profileDir, "infermesh-hash-384") } : {}),
+        },
       );
       return hashInfermesh.url;
     };
@@ -324,6 +338,10 @@ await runScript(
         for (const f of figs) add(f.name, f.value, f.unit);
       }
       if (parts.has("throughput")) {
+        for (const f of await step("Vector encoding: JSON doubles against float32 precision", async () =>
+          benchVectorJson(),
+        ))
+          add(f.name, f.value, f.unit);
         const figs = await benchThroughput({
           brokers: cfg.kafka.brokers,
           partitions: cfg.kafka.partitions,
@@ -332,6 +350,7 @@ await runScript(
           infermeshUrl: await hashInfermeshUrl(),
           texts,
           dir,
+          ...(profileDir ? { profileDir } : {}),
         });
         for (const f of figs) add(f.name, f.value, f.unit);
       }

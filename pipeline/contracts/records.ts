@@ -7,6 +7,7 @@
  */
 
 import type { Labels, LabelValue } from "./extract.ts";
+import { jsonWithFloat32Field } from "./vector-json.ts";
 
 /** `embedding_input` value, written by parse. */
 export interface EmbeddingInput {
@@ -39,6 +40,18 @@ export interface EmbeddedRecord {
   labels?: Labels;
   /** Carried from `embedding_input` (null when unknown; absent in records of older workers). */
   success?: boolean | null;
+}
+
+/** An {@link EmbeddedRecord} as the embed worker holds it: the vector still the model's float32 values. */
+export type EmbeddedOutput = Omit<EmbeddedRecord, "vector"> & { vector: Float32Array };
+
+/**
+ * The `embeddings` value (Kafka and Redis) as UTF-8 JSON: the record's fields in its order, the
+ * vector's components at float32 precision (each the shortest decimal that reads back as the
+ * same float32; `vector-json.ts`), which is exactly what the embedder produced.
+ */
+export function encodeEmbeddedRecord(r: EmbeddedOutput | EmbeddedRecord): Buffer {
+  return jsonWithFloat32Field(r as unknown as Record<string, unknown>, "vector");
 }
 
 /** The typed columns kept beside the labels (Parquet, the index): a label of the right type, else null. */

@@ -20,7 +20,16 @@ export class HttpError extends Error {
 
 /** A JSON response; `body` is serialised as-is. */
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
+  return jsonText(JSON.stringify(body), status, headers);
+}
+
+/** A JSON response from text already encoded (e.g. vectors at float32 precision). */
+export function jsonText(
+  text: string | Uint8Array,
+  status = 200,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(text, {
     status,
     headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
   });

@@ -8,7 +8,7 @@
  * propagate as TransientError so the runner pauses and retries the batch.
  */
 import type { DlqEntry, DlqReason } from "../contracts/dlq.ts";
-import { type EmbeddedRecord, type EmbeddingInput, parseEmbeddingInput } from "../contracts/records.ts";
+import { type EmbeddedOutput, type EmbeddingInput, parseEmbeddingInput } from "../contracts/records.ts";
 import { isUnit, normalizeVector } from "../contracts/vector.ts";
 import { dlqEntry } from "../core/dlq.ts";
 import type { Metrics } from "../core/metrics.ts";
@@ -61,7 +61,7 @@ export class EmbedStage {
     }
   }
 
-  async process(records: SourceRecord[], signal: AbortSignal): Promise<ProcessResult<EmbeddedRecord>> {
+  async process(records: SourceRecord[], signal: AbortSignal): Promise<ProcessResult<EmbeddedOutput>> {
     const { cache, normalize } = this.o;
     const model = this.o.client.model;
     const dlq: DlqEntry[] = [];
@@ -101,7 +101,7 @@ export class EmbedStage {
     }
 
     const now = (this.o.now ?? Date.now)() / 1000;
-    const outputs: Output<EmbeddedRecord>[] = [];
+    const outputs: Output<EmbeddedOutput>[] = [];
     for (const { record, input, key } of valid) {
       const f = failed.get(key);
       if (f) {
@@ -115,7 +115,8 @@ export class EmbedStage {
           topic: input.topic,
           text: input.text,
           doc_id: input.doc_id,
-          vector: Array.from(e.vector),
+          // Shared with the cache and every sink: nothing writes to it.
+          vector: e.vector,
           kafka_ts: input.kafka_ts,
           embedded_ts: now,
           model,

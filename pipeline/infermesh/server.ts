@@ -5,7 +5,8 @@
  *   loading failed.
  * - `POST /embed` `{model?, inputs: string[]}` (or `{input: string}`) →
  *   `{vectors: number[][], model, dim, normalized}`; no model means the first one served.
- *   Components are the model's float32 values, exactly (as JSON numbers).
+ *   Components are the model's float32 values, exactly: each the shortest decimal that reads
+ *   back as that float32 (`contracts/vector-json.ts`), in every protocol below too.
  * - `GET /metrics` → {@link InfermeshMetricsSnapshot} plus `status`.
  *
  * The protocols other clients speak, on their own paths so that `/embed` keeps its answer:
@@ -21,7 +22,8 @@
  * data. Every error is JSON `{error, ...}`.
  */
 import type { Server } from "bun";
-import { bearerMatches, errorResponse, HttpError, json } from "../core/http-edge.ts";
+import { float32JsonBytes, float32JsonListBytes, jsonWithRawField } from "../contracts/vector-json.ts";
+import { bearerMatches, errorResponse, HttpError, json, jsonText } from "../core/http-edge.ts";
 import type { Embedder } from "../models/embedder.ts";
 import {
   type EmbedLimits,
@@ -147,19 +149,20 @@ export function createInfermeshServer(
     authorize(req);
     const request = parseEmbedRequest(await readBodyLimited(req, opts.maxBodyBytes), opts);
     const { model, vectors } = await embedWith(request.model, request.inputs);
-    return json({
-      vectors: vectors.map((v) => Array.from(v)),
-      model: model.name,
-      dim: model.dim,
-      normalized: model.normalized,
-    });
+    return jsonText(
+      jsonWithRawField(
+        { vectors: null, model: model.name, dim: model.dim, normalized: model.normalized },
+        "vectors",
+        float32JsonListBytes(vectors),
+      ),
+    );
   };
 
   const teiEmbed = async (req: Request): Promise<Response> => {
     authorize(req);
     const request = parseTeiRequest(await readBodyLimited(req, opts.maxBodyBytes), opts);
     const { vectors } = await embedWith(request.model, request.inputs);
-    return json(vectors.map((v) => Array.from(v)));
+    return jsonText(float32JsonListBytes(vectors));
   };
 
   const teiInfo = (): Response => {
@@ -191,16 +194,22 @@ export function createInfermeshServer(
       (n, t) => n + (tokenize ? tokenize(t).length : t.split(/\s+/).filter(Boolean).length),
       0,
     );
-    return json({
+    const body = {
       object: "list",
-      data: vectors.map((v, index) => ({
-        object: "embedding",
-        index,
-        embedding: request.encoding === "base64" ? float32Base64(v) : Array.from(v),
-      })),
+      data: null,
       model: model.name,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
-    });
+    };
+    const item = (v: Float32Array, index: number) =>
+      request.encoding === "base64"
+        ? Buffer.from(JSON.stringify({ object: "embedding", index, embedding: float32Base64(v) }))
+        : jsonWithRawField({ object: "embedding", index, embedding: null }, "embedding", float32JsonBytes(v));
+    const data = Buffer.concat([
+      Buffer.from("["),
+      ...vectors.flatMap((v, i) => (i > 0 ? [Buffer.from(","), item(v, i)] : [item(v, i)])),
+      Buffer.from("]"),
+    ]);
+    return jsonText(jsonWithRawField(body, "data", data));
   };
 
   const openAiModels = (): Response => {

@@ -4,7 +4,7 @@
  */
 import Redis from "ioredis";
 import type { DlqEntry } from "../contracts/dlq.ts";
-import type { EmbeddedRecord } from "../contracts/records.ts";
+import type { EmbeddedOutput } from "../contracts/records.ts";
 import { APPEND_ONCE_SCRIPT, appendOnceKeys, redisKeys } from "../contracts/redis-layout.ts";
 import { TransientError } from "../core/retry.ts";
 import type { Output, Sink } from "../core/source.ts";
@@ -26,7 +26,7 @@ type RedisWithAppend = Redis & {
     ttl: number,
     maxlen: number,
     docId: string,
-    value: string,
+    value: string | Buffer,
   ): Promise<number>;
 };
 
@@ -71,19 +71,23 @@ async function exec(what: string, fn: () => Promise<unknown>): Promise<void> {
   }
 }
 
-/** Embedded records into the stream and/or KV, idempotent by doc_id. */
+/**
+ * Embedded records into the stream and/or KV, idempotent by doc_id; each value is `encode`'s JSON
+ * (the same bytes as the Kafka record).
+ */
 export function redisEmbeddingSink(
   redis: RedisWithAppend,
   layout: RedisLayout,
-  fingerprint: (r: EmbeddedRecord) => string,
-): Sink<EmbeddedRecord> {
+  fingerprint: (r: EmbeddedOutput) => string,
+  encode: (r: EmbeddedOutput) => string | Buffer,
+): Sink<EmbeddedOutput> {
   return {
     name: `redis:${layout.mode}`,
-    async write(outputs: Output<EmbeddedRecord>[]) {
+    async write(outputs: Output<EmbeddedOutput>[]) {
       await exec("write", () => {
         const p = redis.pipeline();
         for (const { value } of outputs) {
-          const json = JSON.stringify(value);
+          const json = encode(value);
           if (layout.mode !== "stream") p.set(redisKeys.embedding(layout, value.doc_id), json);
           if (layout.mode !== "kv") {
             (p as unknown as RedisWithAppend).appendOnce(

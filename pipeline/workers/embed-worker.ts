@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /** embed-worker: `embedding_input` → InferMesh → `embeddings` + Parquet + Redis, with a DLQ. */
-import { type EmbeddedRecord, labelColumns } from "../contracts/records.ts";
+import { type EmbeddedOutput, encodeEmbeddedRecord, labelColumns } from "../contracts/records.ts";
 import { AdaptiveBatchSize } from "../core/adaptive-batch.ts";
 import { AdaptiveProcess } from "../embed/adaptive.ts";
 import { EmbeddingCache } from "../embed/cache.ts";
@@ -21,7 +21,7 @@ helpIfAsked(
   { sections: ["kafka", "topics", "worker", "dlq", "redis", "embed", "infermesh", "parquet", "logging"] },
 );
 
-await runWorker<EmbeddedRecord>({
+await runWorker<EmbeddedOutput>({
   name: "embed-worker",
   stage: "embed",
   groupId: (cfg) => cfg.embed.group,
@@ -37,7 +37,7 @@ await runWorker<EmbeddedRecord>({
   listen: (cfg) => ({ host: cfg.embed.metricsHost, port: cfg.embed.metricsPort }),
   async setup({ cfg, producer, exactlyOnce, redis, redisLayout, metrics, log }) {
     const e = cfg.embed;
-    let adaptive: AdaptiveProcess<EmbeddedRecord> | undefined;
+    let adaptive: AdaptiveProcess<EmbeddedOutput> | undefined;
     metrics.set("batch_limit", e.batchSize);
     const client = new InfermeshClient({
       url: e.infermeshUrl,
@@ -58,7 +58,7 @@ await runWorker<EmbeddedRecord>({
       log.info("cache warmed from Parquet", { rows: warmed, dir: e.parquetDir });
     }
     const parquet = e.writeParquet
-      ? parquetStageSink<EmbeddedRecord, EmbeddingRow>({
+      ? parquetStageSink<EmbeddedOutput, EmbeddingRow>({
           dir: e.parquetDir,
           prefix: "embeddings",
           schema: EMBEDDINGS_SCHEMA,
@@ -86,17 +86,26 @@ await runWorker<EmbeddedRecord>({
         (limit) => metrics.set("batch_limit", limit),
       );
     }
-    const fingerprint = (r: EmbeddedRecord) =>
+    const fingerprint = (r: EmbeddedOutput) =>
       `${r.model}:${r.normalized ? 1 : 0}:${Bun.hash(r.text).toString(36)}`;
+    // Kafka and Redis write the same bytes: each record is encoded once.
+    const encoded = new WeakMap<EmbeddedOutput, Buffer>();
+    const encode = (r: EmbeddedOutput): Buffer => {
+      const known = encoded.get(r);
+      if (known) return known;
+      const bytes = encodeEmbeddedRecord(r);
+      encoded.set(r, bytes);
+      return bytes;
+    };
     return {
       process: adaptive ? adaptive.process : (records, signal) => stage.process(records, signal),
-      ...(adaptive ? { batchLimit: () => (adaptive as AdaptiveProcess<EmbeddedRecord>).limit } : {}),
+      ...(adaptive ? { batchLimit: () => (adaptive as AdaptiveProcess<EmbeddedOutput>).limit } : {}),
       sinks: [
-        kafkaSink<EmbeddedRecord>(producer, cfg.topics.output, (o) => ({
+        kafkaSink<EmbeddedOutput>(producer, cfg.topics.output, (o) => ({
           key: o.value.doc_id,
-          value: JSON.stringify(o.value),
+          value: encode(o.value),
         })),
-        ...(redis ? [redisEmbeddingSink(redis, redisLayout, fingerprint)] : []),
+        ...(redis ? [redisEmbeddingSink(redis, redisLayout, fingerprint, encode)] : []),
         ...(parquet ? [parquet.sink] : []),
       ],
       checks: { infermesh: () => client.health() },

@@ -35,6 +35,18 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** The command line of worker `name` under Bun's CPU profiler (a `.cpuprofile` and a `.md` summary in `dir`). */
+export function profiledCommand(name: string, dir: string, profileName: string): string[] {
+  return [
+    process.execPath,
+    "--cpu-prof",
+    "--cpu-prof-md",
+    `--cpu-prof-dir=${dir}`,
+    `--cpu-prof-name=${profileName}`,
+    join(repoRoot, "pipeline", "workers", `${name}.ts`),
+  ];
+}
+
 interface Run {
   perSec: number;
   cpuPer10k: number;
@@ -72,6 +84,8 @@ export async function benchThroughput(o: {
   infermeshUrl: string;
   texts: string[];
   dir: string;
+  /** Runs each worker under Bun's CPU profiler, writing `<label>-<worker>.cpuprofile` and `.md` here. */
+  profileDir?: string;
 }): Promise<ThroughputFigure[]> {
   const figures: ThroughputFigure[] = [];
   const add = (name: string, value: number, unit: string) => figures.push({ name, value, unit });
@@ -129,8 +143,17 @@ export async function benchThroughput(o: {
     }
   };
   // No wait for the group's assignment: the rates run from the first arrival.
-  const worker = (name: string, env: Record<string, string>, portVar: string): Promise<WorkerHandle> =>
-    startWorker(name, { ...base, ...env }, { portVar });
+  const worker = (
+    label: string,
+    name: string,
+    env: Record<string, string>,
+    portVar: string,
+  ): Promise<WorkerHandle> =>
+    startWorker(
+      name,
+      { ...base, ...env },
+      { portVar, ...(o.profileDir ? { cmd: profiledCommand(name, o.profileDir, `${label}-${name}`) } : {}) },
+    );
 
   const ceiling = await run("copy", t("copy"), async () => {
     const proc = Bun.spawn(
@@ -166,6 +189,7 @@ export async function benchThroughput(o: {
   });
   const embedKafka = await run("embed-k", t("embed-k"), async () => {
     const w = await worker(
+      "embed-k",
       "embed-worker",
       embedEnv("embed-k", { EMBED_OUTPUT_TOPIC: t("embed-k"), REDDB_URL: "", EMBED_WRITE_PARQUET: "0" }),
       "EMBED_METRICS_PORT",
@@ -178,6 +202,7 @@ export async function benchThroughput(o: {
 
   const embedAll = await run("embed-all", t("embed-all"), async () => {
     const w = await worker(
+      "embed-all",
       "embed-worker",
       embedEnv("embed-all", {
         EMBED_OUTPUT_TOPIC: t("embed-all"),
@@ -200,6 +225,7 @@ export async function benchThroughput(o: {
   const parse = await run("parse", t("parsed"), async () => {
     const w = await worker(
       "parse",
+      "parse",
       {
         SPARK_KAFKA_TOPICS: t("results"),
         SINK_INPUT_TOPIC: t("parsed"),
@@ -215,6 +241,7 @@ export async function benchThroughput(o: {
 
   const e2e = await run("e2e", t("e2e-out"), async () => {
     const p = await worker(
+      "e2e",
       "parse",
       {
         SPARK_KAFKA_TOPICS: t("results"),
@@ -224,6 +251,7 @@ export async function benchThroughput(o: {
       "PARSE_METRICS_PORT",
     );
     const e = await worker(
+      "e2e",
       "embed-worker",
       {
         EMBED_INPUT_TOPIC: t("e2e-input"),

@@ -58,7 +58,7 @@ test("valid records become embedded records; invalid inputs are dead-lettered wi
       topic: "agent.results",
       text: "hello",
       doc_id: "a",
-      vector: [5, 1],
+      vector: Float32Array.of(5, 1),
       kafka_ts: 1_700_000_000_000,
       embedded_ts: 1_700_000_001.5,
       model: "fake-2",
