@@ -100,6 +100,8 @@ export async function benchThroughput(o: {
     "parsed",
     "e2e-input",
     "e2e-out",
+    "e2e-eos-input",
+    "e2e-eos-out",
     "dlq",
   ].map(t);
   await ensureTopics({ brokers: o.brokers, topics, partitions: o.partitions, replicationFactor: 1 });
@@ -239,32 +241,37 @@ export async function benchThroughput(o: {
   add("parse_ceiling_ratio: parse worker / ceiling", parse.perSec / ceiling.perSec, "×");
   add("CPU-seconds per 10k records, parse worker", parse.cpuPer10k, "s");
 
-  const e2e = await run("e2e", t("e2e-out"), async () => {
-    const p = await worker(
-      "e2e",
-      "parse",
-      {
-        SPARK_KAFKA_TOPICS: t("results"),
-        SINK_INPUT_TOPIC: t("e2e-input"),
-        PARSE_GROUP: `bench-tp-${o.id}-e2e-parse`,
-      },
-      "PARSE_METRICS_PORT",
-    );
-    const e = await worker(
-      "e2e",
-      "embed-worker",
-      {
-        EMBED_INPUT_TOPIC: t("e2e-input"),
-        EMBED_OUTPUT_TOPIC: t("e2e-out"),
-        EMBED_GROUP: `bench-tp-${o.id}-e2e-embed`,
-        REDDB_NAMESPACE: `bench:${o.id}:tp-e2e`,
-        EMBED_WRITE_PARQUET: "1",
-        EMBED_PARQUET_DIR: join(o.dir, "tp-e2e"),
-      },
-      "EMBED_METRICS_PORT",
-    );
-    return { pids: [p.proc.pid, e.proc.pid], stop: () => Promise.all([p.stop(), e.stop()]) };
-  });
+  /** parse + embed-worker (Kafka + Parquet + Redis) from agent results to `embeddings`. */
+  const endToEnd = (label: string, extra: Record<string, string>) =>
+    run(label, t(`${label}-out`), async () => {
+      const p = await worker(
+        label,
+        "parse",
+        {
+          SPARK_KAFKA_TOPICS: t("results"),
+          SINK_INPUT_TOPIC: t(`${label}-input`),
+          PARSE_GROUP: `bench-tp-${o.id}-${label}-parse`,
+          ...extra,
+        },
+        "PARSE_METRICS_PORT",
+      );
+      const e = await worker(
+        label,
+        "embed-worker",
+        {
+          EMBED_INPUT_TOPIC: t(`${label}-input`),
+          EMBED_OUTPUT_TOPIC: t(`${label}-out`),
+          EMBED_GROUP: `bench-tp-${o.id}-${label}-embed`,
+          REDDB_NAMESPACE: `bench:${o.id}:tp-${label}`,
+          EMBED_WRITE_PARQUET: "1",
+          EMBED_PARQUET_DIR: join(o.dir, `tp-${label}`),
+          ...extra,
+        },
+        "EMBED_METRICS_PORT",
+      );
+      return { pids: [p.proc.pid, e.proc.pid], stop: () => Promise.all([p.stop(), e.stop()]) };
+    });
+  const e2e = await endToEnd("e2e", {});
   add(
     "end-to-end records/s, agent.results → embeddings (parse + embed, Kafka + Parquet + Redis)",
     e2e.perSec,
@@ -272,5 +279,11 @@ export async function benchThroughput(o: {
   );
   add("e2e_ceiling_ratio: end to end / ceiling", e2e.perSec / ceiling.perSec, "×");
   add("CPU-seconds per 10k records, parse + embed-worker (end to end)", e2e.cpuPer10k, "s");
+
+  // What exactly-once costs: the same run with Kafka transactions and two-phase Parquet.
+  const eos = await endToEnd("e2e-eos", { PIPELINE_EXACTLY_ONCE: "1" });
+  add("end-to-end records/s with PIPELINE_EXACTLY_ONCE=1", eos.perSec, "records/s");
+  add("exactly_once_ratio: end to end exactly-once / at-least-once", eos.perSec / e2e.perSec, "×");
+  add("CPU-seconds per 10k records, end to end exactly-once", eos.cpuPer10k, "s");
   return figures;
 }
