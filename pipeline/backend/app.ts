@@ -7,6 +7,7 @@
  * - `GET /health` → `{status: "ok", timestamp}`
  * - `POST /api/knn/query` (JSON) and `GET /api/knn/query?…` → the kNN result
  * - `GET /api/knn/shards` → shard statistics
+ * - `POST /api/knn/owner-query` → a router's query to this backend as a shard owner
  * - `GET /api/embed-worker/dlq?limit=N&format=json|ndjson` → `{items, count}` or an NDJSON download
  * - event streams: `/api/{infermesh,vectorizer,embed-worker,parse,indexer,spark}/stream`
  *
@@ -26,6 +27,8 @@ import {
   dlqLimit,
   knnQueryFromJson,
   knnQueryFromParams,
+  type OwnerQuery,
+  ownerQueryFromJson,
   parseJsonObject,
   readBodyLimited,
 } from "./request.ts";
@@ -34,7 +37,7 @@ import { createSparkSource } from "./spark.ts";
 import { type ChannelState, SseChannel, type SseSettings } from "./sse.ts";
 import type { FetchFn } from "./upstream.ts";
 
-export type { BackendKnnQuery } from "./request.ts";
+export type { BackendKnnQuery, OwnerQuery } from "./request.ts";
 export type { FetchFn } from "./upstream.ts";
 
 /** Shard statistics of the kNN service (`GET /api/knn/shards`). */
@@ -48,6 +51,11 @@ export interface BackendKnn {
    */
   query(q: BackendKnnQuery): Promise<KnnResult>;
   shards(): Promise<KnnShardsInfo>;
+  /**
+   * A router's query to this backend as one shard owner (`POST /api/knn/owner-query`); absent on
+   * a router itself, which answers that endpoint with 404.
+   */
+  ownerQuery?(q: OwnerQuery): Promise<KnnResult> | KnnResult;
 }
 
 /** What the event streams watch. */
@@ -192,6 +200,12 @@ export function createBackend(deps: BackendDeps, opts: BackendOptions = {}): Bac
     return json(await deps.knn.query(q));
   };
 
+  const ownerQuery: Handler = async (req) => {
+    const q = ownerQueryFromJson(parseJsonObject(await readBodyLimited(req, maxBodyBytes)));
+    if (!deps.knn.ownerQuery) throw new HttpError(404, "this backend is a router: it owns no shards");
+    return json(await deps.knn.ownerQuery(q));
+  };
+
   const dlq: Handler = async (_req, url) => {
     const limit = dlqLimit(url.searchParams);
     const format = dlqFormat(url.searchParams);
@@ -215,6 +229,7 @@ export function createBackend(deps: BackendDeps, opts: BackendOptions = {}): Bac
     "/health": { get: () => json({ status: "ok", timestamp: nowSec() }) },
     "/api/knn/query": { get: knnQuery, post: knnQuery },
     "/api/knn/shards": { get: async () => json(await deps.knn.shards()) },
+    "/api/knn/owner-query": { post: ownerQuery },
     "/api/embed-worker/dlq": { get: dlq },
   };
   for (const [path, channel] of Object.entries(channels)) {
