@@ -66,7 +66,7 @@ export class TopK {
 
   /** Offers one row; true when it was kept. */
   private offer(r: number, score: number): boolean {
-    const s = score > this.hi ? this.hi : score < this.lo ? this.lo : score;
+    const s = Math.min(this.hi, Math.max(this.lo, score));
     const vals = this.vals;
     if (this.n < this.k) this.push(r, s);
     else if (

@@ -117,7 +117,7 @@ describe("engine with the int8 prefilter", () => {
     const dim = 64;
     const centres = Array.from({ length: 40 }, () => gaussian(rand, dim));
     const e = new KnnEngine({ quantized: true });
-    const near = (c: number[]) => c.map((x) => x + 0.6 * gaussian(rand, 1)[0]!);
+    const near = (c: number[]) => c.map((x) => x + 0.6 * (gaussian(rand, 1)[0] as number));
     for (let i = 0; i < 4000; i++) e.upsert(entry(`d${i}`, near(centres[i % 40] as number[]), i % 4));
     let hits = 0;
     for (let i = 0; i < 50; i++) {
