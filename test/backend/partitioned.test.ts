@@ -7,10 +7,9 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { KnnResult, ShardStats } from "../../pipeline/contracts/knn.ts";
 import { redisKeys, shardOf } from "../../pipeline/contracts/redis-layout.ts";
-import { Metrics } from "../../pipeline/core/metrics.ts";
-import type { SourceRecord } from "../../pipeline/core/source.ts";
-import { indexSink } from "../../pipeline/index/stage.ts";
+import { seededRandom } from "../../pipeline/rl/random.ts";
 import { eventually, freePort, scope, type TestScope } from "../helpers/infra.ts";
+import { indexDocs } from "../helpers/knn-index.ts";
 import { startWorker, type WorkerHandle } from "../helpers/workers.ts";
 
 setDefaultTimeout(120_000);
@@ -26,11 +25,8 @@ let router: WorkerHandle;
 
 /** Deterministic vectors: clusters (so neighbours stand out) with exact duplicates among them. */
 function vectors(): number[][] {
-  let seed = 42;
-  const rand = () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31 - 0.5;
-  };
+  const random = seededRandom(42);
+  const rand = () => random() - 0.5;
   const centres = Array.from({ length: 20 }, () => Array.from({ length: DIM }, rand));
   return Array.from({ length: DOCS }, (_, i) => {
     const c = centres[i % 20] as number[];
@@ -57,32 +53,24 @@ beforeAll(async () => {
   s = await scope();
   const namespace = `${s.prefix}:knn`;
   const layout = { namespace, stream: "emb_index", shards: SHARDS };
-  const sink = indexSink(
-    s.redis(),
-    layout,
-    { maxIdsPerShard: 1000, streamMaxLen: 10_000, textMaxChars: 100 },
-    new Metrics([]),
-  );
   // What the indexer's stage registers before writing (the router reads dimensions from it).
   await s.redis().hset(redisKeys.models(layout), "hash-16", String(DIM));
-  const record = {} as SourceRecord;
-  await sink.write(
+  await indexDocs(
+    s.redis(),
+    layout,
     vectors().map((vector, i) => ({
-      record,
-      value: {
-        doc_id: `doc-${i}`,
-        text: `text ${i}`,
-        topic: "t",
-        kafka_ts: 1,
-        embedded_ts: 2 + i,
-        model: "hash-16",
-        dim: DIM,
-        normalized: false,
-        vector,
-        labels: { agent: i % 3 ? "coder" : "planner" },
-        success: i % 2 === 0,
-        shard: shardOf(`doc-${i}`, SHARDS),
-      },
+      doc_id: `doc-${i}`,
+      text: `text ${i}`,
+      topic: "t",
+      kafka_ts: 1,
+      embedded_ts: 2 + i,
+      model: "hash-16",
+      dim: DIM,
+      normalized: false,
+      vector,
+      labels: { agent: i % 3 ? "coder" : "planner" },
+      success: i % 2 === 0,
+      shard: shardOf(`doc-${i}`, SHARDS),
     })),
   );
   const env = {

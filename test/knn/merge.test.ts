@@ -3,6 +3,7 @@ import { expect, test } from "bun:test";
 import type { Neighbor } from "../../pipeline/contracts/knn.ts";
 import { KnnEngine } from "../../pipeline/knn/engine.ts";
 import { mergeTopK } from "../../pipeline/knn/merge.ts";
+import { seededRandom } from "../../pipeline/rl/random.ts";
 
 const n = (doc_id: string, score: number): Neighbor => ({
   doc_id,
@@ -25,11 +26,7 @@ test("the best k of partial lists, equal scores by doc_id, each document once, t
 });
 
 test("engines holding halves of the shards, merged, answer as one engine holding all", () => {
-  let seed = 11;
-  const rand = () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
+  const rand = seededRandom(11);
   const whole = new KnnEngine();
   const halves = [new KnnEngine(), new KnnEngine()];
   const base = Array.from({ length: 8 }, () => Array.from({ length: 8 }, () => rand() - 0.5));

@@ -7,18 +7,10 @@ import { describe, expect, test } from "bun:test";
 import type { KnnQuery } from "../../pipeline/contracts/knn.ts";
 import { KnnEngine } from "../../pipeline/knn/engine.ts";
 import { Int8Slab, int8RowBytes, type KernelBackend, quantizeInto } from "../../pipeline/knn/kernel.ts";
+import { seededRandom } from "../../pipeline/rl/random.ts";
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so that failures reproduce. */
+const rng = seededRandom;
 
 function gaussian(rand: () => number, dim: number): number[] {
   return Array.from(

@@ -12,17 +12,14 @@ import { KnnEngine } from "../../pipeline/knn/engine.ts";
 import { KnnRouter } from "../../pipeline/knn/router.ts";
 import { KnnService } from "../../pipeline/knn/service.ts";
 import { KnnError } from "../../pipeline/knn/types.ts";
+import { seededRandom } from "../../pipeline/rl/random.ts";
 import { downSources } from "../helpers/backend.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const SHARDS = 4;
 const layout = { namespace: "router-test", stream: "emb_index", shards: SHARDS };
 
-let seed = 5;
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
+const rand = seededRandom(5);
 
 const raw = new Map<string, Float32Array>();
 const whole = new KnnEngine({ quantized: true });
