@@ -530,7 +530,7 @@ export const VARIABLES = {
   KNN_RESCORE_FACTOR: int(DEFAULT_RESCORE_FACTOR, {
     section: "backend",
     min: 1,
-    max: 1000,
+    max: 100,
     help: "candidates per neighbour rescored exactly after the int8 scan (recall@10 against exact search: `npm run bench -- --only knn`)",
   }),
   BACKEND_ROLE: oneOf("node", ["node", "router"] as const, {

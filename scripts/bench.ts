@@ -244,7 +244,7 @@ await runScript(
       ],
       [
         "--knn-sizes LIST",
-        "row counts of the 384-d kNN cases (comma list, e.g. 100k,1M; default 10k,100k,1M)",
+        "row counts of the 384-d kNN cases (comma list, default 10k,100k; e.g. 100k,1M adds 1M × 384)",
       ],
       ["--quick", "kNN sizes ÷ 10, no MiniLM in the kNN recall (smoke run)"],
       ["--json", "also print the figures as JSON"],

@@ -1,6 +1,6 @@
 /**
  * Figures of the kNN engine on this machine:
- * - for random vectors of 384 dimensions (10k, 100k and 1M by default; `sizes`) and 1M of 100:
+ * - for random vectors of 384 dimensions (10k and 100k by default; `sizes`, e.g. 1M) and 1M of 100:
  *   exact float32 query latency (p50, p95, p99), the time one scan would take at the measured
  *   memory read bandwidth (the floor for an exact float32 scan), the memory held, the filtered
  *   query; and the int8 prefilter with exact rescoring: its latency (p50, p95), recall@10
@@ -18,6 +18,7 @@ import { loadConfig } from "../../pipeline/config.ts";
 import { DEFAULT_RESCORE_FACTOR, KnnEngine } from "../../pipeline/knn/engine.ts";
 import { measureReadBandwidth } from "../../pipeline/knn/kernel.ts";
 import { createEmbedder, MINILM_INT8_MODEL, SIF_MODEL } from "../../pipeline/models/registry.ts";
+import { seededRandom } from "../../pipeline/rl/random.ts";
 import { corpus } from "./bench-corpus.ts";
 
 /** One measured figure, as `scripts/bench.ts` prints it. */
@@ -34,7 +35,7 @@ export interface BenchKnnOptions {
   keyPrefix: string;
   /** Sizes ÷ 10 and fewer queries, real vectors of hash-384 only: a smoke run of a few seconds. */
   quick?: boolean;
-  /** Row counts of the 384-dimensional random cases (default 10k, 100k, 1M; quick: 10k, 100k); ÷ 10 when quick. */
+  /** Row counts of the 384-dimensional random cases (default 10k and 100k; 1M takes minutes), ÷ 10 when quick. */
   sizes?: number[];
   /** Progress lines (default: none). */
   log?: (line: string) => void;
@@ -92,18 +93,6 @@ function gc(): void {
   Bun.gc(true);
 }
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `n` texts like the ones the index holds: a fixture text (agent result or paraphrase) cut to a
  * random prefix of 6–40 words, followed by 2–12 words of another fixture text, so that there are
@@ -111,7 +100,7 @@ function prng(seed: number): () => number {
  */
 export function realisticTexts(n: number, seed: number): string[] {
   const base = corpus().map((t) => t.split(/\s+/).filter(Boolean));
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(a: T[]): T => a[Math.floor(rand() * a.length)] as T;
   return Array.from({ length: n }, () => {
     const a = pick(base);
@@ -177,9 +166,7 @@ export async function benchKnn(opts: BenchKnnOptions): Promise<KnnFigure[]> {
   const log = opts.log ?? (() => {});
   const quick = opts.quick ?? false;
   const scale = quick ? 10 : 1;
-  const sizes = (opts.sizes ?? (quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000])).map((n) =>
-    Math.max(100, Math.round(n / scale)),
-  );
+  const sizes = (opts.sizes ?? [10_000, 100_000]).map((n) => Math.max(100, Math.round(n / scale)));
   const smallest = Math.min(...sizes);
   const cases: Case[] = [
     ...sizes.map((n) => ({
