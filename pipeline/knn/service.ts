@@ -5,7 +5,13 @@
  * with the index's model.
  */
 import type Redis from "ioredis";
-import { type KnnQuery, type KnnResult, type ShardStats, shardsMissing } from "../contracts/knn.ts";
+import {
+  formatShardList,
+  type KnnQuery,
+  type KnnResult,
+  type ShardStats,
+  shardsMissing,
+} from "../contracts/knn.ts";
 import { decodeStoredVector, type IndexLayout, redisKeys, shardOf } from "../contracts/redis-layout.ts";
 import type { Logger } from "../core/log.ts";
 import { abortableSleep, TransientError } from "../core/retry.ts";
@@ -106,7 +112,7 @@ export class KnnService {
     this.o.log.info("kNN index loaded", {
       vectors: this.engine.size,
       models: this.engine.models().join(","),
-      shards: this.ownsAll ? "all" : this.owned.join(","),
+      shards: this.ownsAll ? "all" : formatShardList(this.owned),
       quantized: this.engine.quantized,
     });
     this.following = this.follow();
