@@ -202,7 +202,8 @@ export function createBackend(deps: BackendDeps, opts: BackendOptions = {}): Bac
 
   const ownerQuery: Handler = async (req) => {
     const q = ownerQueryFromJson(parseJsonObject(await readBodyLimited(req, maxBodyBytes)));
-    if (!deps.knn.ownerQuery) throw new HttpError(404, "this backend is a router: it owns no shards");
+    if (!deps.knn.ownerQuery)
+      throw new HttpError(404, "this backend owns no shards (it is a router, or has no Redis index)");
     return json(await deps.knn.ownerQuery(q));
   };
 

@@ -13,6 +13,7 @@
 import type { KnnQuery, KnnResult, Neighbor, OwnerPart, ShardStats, VectorBytes } from "../contracts/knn.ts";
 import { shardsMissing } from "../contracts/knn.ts";
 import type { Logger } from "../core/log.ts";
+import { DEFAULT_K } from "./engine.ts";
 import { mergeTopK } from "./merge.ts";
 import { embedFailure } from "./service.ts";
 import { KnnError } from "./types.ts";
@@ -60,7 +61,7 @@ export class KnnRouter {
   /** Answers a query from the owners' answers (see the module comment). */
   async query(q: KnnQuery & { text?: string }): Promise<KnnResult> {
     const started = performance.now();
-    const k = q.k ?? 5;
+    const k = q.k ?? DEFAULT_K;
     const { vector, model, exclude } = await this.resolve(q);
     const body = {
       vector: Array.from(vector),
@@ -75,7 +76,8 @@ export class KnnRouter {
       this.o.owners.map((url) => this.ask<KnnResult>(url, "/api/knn/owner-query", body)),
     );
     const answers = parts.flatMap((p) => (p.ok ? [p.value] : []));
-    const wanted = q.shards ?? this.all();
+    // Shards beyond the index's hold nothing: asking for them misses nothing.
+    const wanted = q.shards ? [...new Set(q.shards)].filter((x) => x < this.o.shards) : this.all();
     const covered = new Set(answers.flatMap((a) => a.shards ?? this.all()));
     const missing = shardsMissing(wanted, covered);
     const owners = parts.map((p) => ownerPart(p, p.ok ? (p.value.shards ?? this.all()) : []));

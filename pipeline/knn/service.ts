@@ -219,7 +219,8 @@ export class KnnService {
    */
   private covering(asked: number[] | undefined, result: KnnResult, always = false): KnnResult {
     if (this.ownsAll && !always) return result;
-    const wanted = asked ?? Array.from({ length: this.o.layout.shards }, (_, i) => i);
+    const n = this.o.layout.shards;
+    const wanted = asked ? [...new Set(asked)].filter((s) => s < n) : Array.from({ length: n }, (_, i) => i);
     const shards = wanted.filter((s) => this.owns[s] === 1).sort((a, b) => a - b);
     const missing = shardsMissing(wanted, shards);
     return { ...result, shards, partial: missing.length > 0, missing_shards: missing };

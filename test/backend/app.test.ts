@@ -231,7 +231,7 @@ describe("backend HTTP API", () => {
     await expectError(await owner({ doc_id: "a", model: "hash-4" }), 400, /"vector" and "model"/);
     await expectError(await owner({ vector: [1, 0, 0, 0], model: "hash-4", exclude: 3 }), 400, /exclude/);
     // The fake service has no ownerQuery: it answers like a router, which owns no shards.
-    await expectError(await owner({ vector: [1, 0, 0, 0], model: "hash-4" }), 404, /router/);
+    await expectError(await owner({ vector: [1, 0, 0, 0], model: "hash-4" }), 404, /owns no shards/);
     await expectError(await fetch(`${r.base}/api/knn/owner-query`), 405);
   });
 

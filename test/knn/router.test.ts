@@ -203,6 +203,15 @@ describe("router", () => {
     expect(s.owners?.map((o) => o.ok)).toEqual([true, true]);
   });
 
+  test("shards beyond the index are no missing shards; repeated ones count once", async () => {
+    modes.fill("ok");
+    const v = Array.from({ length: 12 }, () => rand() - 0.5);
+    const got = await router.query({ vector: v, k: 4, shards: [3, 3, 9] });
+    expect(got.partial).toBe(false);
+    expect(got.shards).toEqual([3]);
+    expect(got.neighbors).toEqual(whole.query({ vector: v, k: 4, shards: [3], exact: true }).neighbors);
+  });
+
   test("an owner asked directly marks its own answer partial", async () => {
     const r = await owners[0]?.query({ vector: [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], k: 3 });
     expect(r?.partial).toBe(true);
