@@ -11,6 +11,7 @@
 import { availableParallelism, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULT_LABEL_FIELDS, DEFAULT_TEXT_FIELDS } from "./contracts/extract.ts";
+import { DEFAULT_RESCORE_FACTOR, parseShardList } from "./contracts/knn.ts";
 
 export class ConfigError extends Error {
   constructor(
@@ -568,6 +569,52 @@ export const VARIABLES = {
     section: "backend",
     help: "DLQ read path on an HTTP RedDB (placeholders `{ns}`, `{stream}`, `{limit}`)",
   }),
+  KNN_QUANTIZED: bool(true, {
+    section: "backend",
+    help: "keep an int8 copy of the vectors (per-vector scale) and search it first, rescoring the best KNN_RESCORE_FACTOR × k exactly in float32; a query with `exact: true` scans the float32 vectors",
+  }),
+  KNN_RESCORE_FACTOR: int(DEFAULT_RESCORE_FACTOR, {
+    section: "backend",
+    min: 1,
+    max: 100,
+    help: "candidates per neighbour rescored exactly after the int8 scan (recall@10 against exact search: `npm run bench -- --only knn`)",
+  }),
+  BACKEND_ROLE: oneOf("node", ["node", "router"] as const, {
+    section: "backend",
+    help: "`node`: holds the vectors of BACKEND_SHARDS and answers from them; `router`: holds none, fans each kNN query and the shard stats out to BACKEND_OWNERS and merges them",
+  }),
+  BACKEND_SHARDS: variable<number[] | null>(
+    {
+      section: "backend",
+      help: "the shards this node loads and answers for, e.g. `0-15` or `0-3,7` (empty = every shard); its answers are marked `partial` with the others as `missing_shards`",
+    },
+    "_(empty)_",
+    (raw, name, get) => {
+      if (blank(raw)) return null;
+      let shards: number[];
+      try {
+        shards = parseShardList(raw as string);
+      } catch (err) {
+        throw new ConfigError(name, (err as Error).message);
+      }
+      const n = get("EMB_INDEX_SHARDS") as number;
+      const over = shards.filter((x) => x >= n);
+      if (over.length > 0)
+        throw new ConfigError(name, `shard ${over[0]} is not below EMB_INDEX_SHARDS (${n})`);
+      return shards;
+    },
+  ),
+  BACKEND_OWNERS: list([], {
+    section: "backend",
+    help: "router: base URLs of the nodes that own the shards, comma list (e.g. `http://10.0.0.5:8080,http://10.0.0.6:8080`)",
+    item: (u, name) => checkUrl(name, u, HTTP),
+  }),
+  BACKEND_OWNER_TIMEOUT_MS: int(3000, {
+    section: "backend",
+    min: 50,
+    max: 600_000,
+    help: "router: how long it waits for each owner; an owner that fails or takes longer is reported, with its shards in `missing_shards`",
+  }),
   // Local stack
   EMBED_STATE_DIR: path(
     (get) => join(get("XDG_STATE_HOME") || join(homedir(), ".local", "state"), "rl-embeddings"),
@@ -625,6 +672,8 @@ export function loadConfig(env: Env = process.env) {
       `${v("EMBED_BATCH_MIN")} is above EMBED_BATCH_MAX (${v("EMBED_BATCH_MAX")})`,
     );
   }
+  if (v("BACKEND_ROLE") === "router" && v("BACKEND_OWNERS").length === 0)
+    throw new ConfigError("BACKEND_OWNERS", "BACKEND_ROLE=router needs the owners' URLs");
   const stateDir = v("EMBED_STATE_DIR");
   return {
     kafka: {
@@ -722,6 +771,12 @@ export function loadConfig(env: Env = process.env) {
       dlqHttpPath: v("REDDB_DLQ_HTTP_PATH"),
       maxBodyBytes: v("BACKEND_MAX_BODY_BYTES"),
       allowDlqReplay: v("BACKEND_ALLOW_DLQ_REPLAY"),
+      role: v("BACKEND_ROLE"),
+      /** The shards a node owns; null = every shard. */
+      shards: v("BACKEND_SHARDS"),
+      owners: v("BACKEND_OWNERS"),
+      ownerTimeoutMs: v("BACKEND_OWNER_TIMEOUT_MS"),
+      knn: { quantized: v("KNN_QUANTIZED"), rescoreFactor: v("KNN_RESCORE_FACTOR") },
     },
     /** Parquet files (embed worker and parse) roll at this many rows or this age, whichever comes first. */
     parquet: { rollRows: v("PARQUET_ROLL_ROWS"), rollSec: v("PARQUET_ROLL_SEC") },

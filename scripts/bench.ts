@@ -13,7 +13,8 @@ import { loadConfig } from "../pipeline/config.ts";
 import { createKafka } from "../pipeline/io/kafka.ts";
 import { MINILM_INT8_MODEL, MINILM_MODEL } from "../pipeline/models/registry.ts";
 import { benchAdaptiveStep } from "./lib/bench-adaptive.ts";
-import { benchKnn } from "./lib/bench-knn.ts";
+import { corpus } from "./lib/bench-corpus.ts";
+import { benchKnn, parseSize } from "./lib/bench-knn.ts";
 import { benchModels } from "./lib/bench-models.ts";
 import { benchParse } from "./lib/bench-parse.ts";
 import { benchSse } from "./lib/bench-sse.ts";
@@ -22,13 +23,11 @@ import { timeThrough } from "./lib/bench-timing.ts";
 import { benchTui } from "./lib/bench-tui.ts";
 import { benchVectorJson } from "./lib/bench-vector-json.ts";
 import { numberFlag, runScript } from "./lib/cli.ts";
-import { readFixture } from "./lib/fixture-format.ts";
 import { info, ScriptError, step } from "./lib/progress.ts";
 import { ensureTopics } from "./lib/topics.ts";
 import { up } from "./lib/up.ts";
 import { collect, startWorker, untilAssigned, type WorkerHandle } from "./lib/worker-process.ts";
 
-const root = join(import.meta.dir, "..");
 const id = `b${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
 
 interface Figure {
@@ -38,20 +37,6 @@ interface Figure {
 }
 
 /** Texts of realistic agent results, made unique per record so the cache cannot help. */
-function corpus(): string[] {
-  const texts: string[] = [];
-  for (const f of ["agent-results.jsonl", "paraphrase-stream.jsonl"]) {
-    for (const r of readFixture(join(root, "fixtures", f))) {
-      try {
-        const o = JSON.parse(String(r.value));
-        const t = o.text ?? o.message ?? o.content ?? o.prompt ?? o.body;
-        if (typeof t === "string" && t.trim() && t.length < 2000) texts.push(t);
-      } catch {}
-    }
-  }
-  return texts;
-}
-
 async function infermeshSentencesPerSec(
   url: string,
   model: string,
@@ -234,7 +219,8 @@ async function cleanup(): Promise<void> {
 
 await runScript(
   {
-    usage: "bun run bench [--records N] [--naive-records N] [--skip-naive] [--json]",
+    usage:
+      "bun run bench [--only LIST] [--records N] [--naive-records N] [--skip-naive] [--knn-sizes LIST] [--quick] [--json]",
     description:
       "Measures, on this machine, with the real Kafka, Redis and worker processes:\n" +
       "  • each model in this process: paraphrase precision@5, and sentences/s of all-MiniLM-L6-v2 (fp32, int8)\n" +
@@ -250,7 +236,9 @@ await runScript(
       "    records (--only throughput; --json gives embed_ceiling_ratio, e2e_ceiling_ratio, parse_ceiling_ratio),\n" +
       "    and the cost and size of a record's JSON with the vector as doubles and at float32 precision;\n" +
       "  • fixed against adaptive batching (EMBED_BATCH_ADAPTIVE) when InferMesh slows down (--only adaptive);\n" +
-      "  • kNN latency (unfiltered and filtered on labels), SSE fan-out and the console's CPU and memory.\n" +
+      "  • kNN latency (unfiltered and filtered on labels), exact float32 against the int8 prefilter with exact\n" +
+      "    rescoring: recall@10, bytes read per query, p50/p95, on random and real model vectors (--only knn);\n" +
+      "  • SSE fan-out and the console's CPU and memory.\n" +
       "Starts Kafka and Redis if needed; uses its own topics and keys and removes them afterwards.",
     options: [
       ["--records N", "records per end-to-end run (20000)"],
@@ -260,19 +248,34 @@ await runScript(
         "--only LIST",
         "run only these parts: models, throughput, pipeline, adaptive, parse, knn, sse, tui (comma list; default all)",
       ],
-      ["--quick", "kNN sizes ÷ 10 (smoke run)"],
+      [
+        "--knn-sizes LIST",
+        "row counts of the 384-d kNN cases (comma list, default 10k,100k; e.g. 100k,1M adds 1M × 384)",
+      ],
+      ["--quick", "kNN sizes ÷ 10, no MiniLM in the kNN recall (smoke run)"],
       ["--json", "also print the figures as JSON"],
       [
         "--cpu-prof DIR",
         "run the throughput part's workers and its InferMesh under Bun's CPU profiler (.cpuprofile and .md in DIR)",
       ],
     ],
-    string: ["records", "naive-records", "only", "cpu-prof"],
+    string: ["records", "naive-records", "only", "cpu-prof", "knn-sizes"],
     boolean: ["skip-naive", "json", "quick"],
   },
   async (args) => {
     const n = numberFlag("records", args.records, { integer: true, min: 1 }) ?? 20_000;
     const naiveN = numberFlag("naive-records", args["naive-records"], { integer: true, min: 1 }) ?? 20_000;
+    const knnSizes =
+      args["knn-sizes"] === undefined
+        ? undefined
+        : String(args["knn-sizes"])
+            .split(",")
+            .map((x) => {
+              const size = parseSize(x);
+              if (Number.isNaN(size))
+                throw new ScriptError(`--knn-sizes: not a row count: ${JSON.stringify(x)} (e.g. 100k,1M)`);
+              return size;
+            });
     const cfg = loadConfig();
     await up(cfg, ["infra"]);
     const texts = corpus();
@@ -306,12 +309,13 @@ await runScript(
       }
       if (parts.has("knn")) {
         await step(
-          "kNN latency (10k/100k × 384, 1M × 100), naive Redis baseline, bandwidth bound",
+          "kNN: exact and int8 + rescore latency, recall@10 and bytes read; naive Redis baseline",
           async (p) => {
             const figs = await benchKnn({
               redisUrl: cfg.redis.url,
               keyPrefix: `bench:${id}:knn`,
               quick: Boolean(args.quick),
+              ...(knnSizes ? { sizes: knnSizes } : {}),
               log: (l) => p.update(l),
             });
             for (const f of figs) add(f.name, f.value, f.unit);

@@ -3,6 +3,7 @@
  * terminal cells, and the number/time formats and short texts every view shares. Nothing here
  * knows React.
  */
+import { formatShardList } from "../pipeline/contracts/knn.ts";
 
 const segmenter = new Intl.Segmenter();
 
@@ -138,4 +139,10 @@ export function reasonsText(byReason: unknown): string {
     .filter((e): e is [string, number] => typeof e[1] === "number" && e[1] > 0)
     .sort((a, b) => b[1] - a[1]);
   return entries.length === 0 ? "none" : entries.map(([k, n]) => `${k} ${count(n)}`).join(" · ");
+}
+
+/** What a partial kNN answer lacks: the shards no backend answered for. */
+export function partialNote(missing: readonly number[] | undefined): string {
+  const list = formatShardList(missing ?? []);
+  return `partial: shard${missing?.length === 1 ? "" : "s"} ${list || "?"} not searched (an owner did not answer)`;
 }

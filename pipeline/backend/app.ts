@@ -7,6 +7,7 @@
  * - `GET /health` → `{status: "ok", timestamp}`
  * - `POST /api/knn/query` (JSON) and `GET /api/knn/query?…` → the kNN result
  * - `GET /api/knn/shards` → shard statistics
+ * - `POST /api/knn/owner-query` → a router's query to this backend as a shard owner
  * - `GET /api/embed-worker/dlq?limit=N&format=json|ndjson` → `{items, count}` or an NDJSON download
  * - `POST /api/dlq/replay` (JSON `DlqReplayRequest`) → `DlqReplayAnswer`; 403 unless the backend
  *   was started allowing it (`BACKEND_ALLOW_DLQ_REPLAY`), since it writes to Kafka
@@ -30,6 +31,8 @@ import {
   dlqLimit,
   knnQueryFromJson,
   knnQueryFromParams,
+  type OwnerQuery,
+  ownerQueryFromJson,
   parseJsonObject,
   readBodyLimited,
 } from "./request.ts";
@@ -38,7 +41,7 @@ import { createSparkSource } from "./spark.ts";
 import { type ChannelState, SseChannel, type SseSettings } from "./sse.ts";
 import type { FetchFn } from "./upstream.ts";
 
-export type { BackendKnnQuery } from "./request.ts";
+export type { BackendKnnQuery, OwnerQuery } from "./request.ts";
 export type { FetchFn } from "./upstream.ts";
 
 /** Shard statistics of the kNN service (`GET /api/knn/shards`). */
@@ -52,6 +55,11 @@ export interface BackendKnn {
    */
   query(q: BackendKnnQuery): Promise<KnnResult>;
   shards(): Promise<KnnShardsInfo>;
+  /**
+   * A router's query to this backend as one shard owner (`POST /api/knn/owner-query`); absent on
+   * a router itself, which answers that endpoint with 404.
+   */
+  ownerQuery?(q: OwnerQuery): Promise<KnnResult> | KnnResult;
 }
 
 /** What the event streams watch. */
@@ -200,6 +208,13 @@ export function createBackend(deps: BackendDeps, opts: BackendOptions = {}): Bac
     return json(await deps.knn.query(q));
   };
 
+  const ownerQuery: Handler = async (req) => {
+    const q = ownerQueryFromJson(parseJsonObject(await readBodyLimited(req, maxBodyBytes)));
+    if (!deps.knn.ownerQuery)
+      throw new HttpError(404, "this backend owns no shards (it is a router, or has no Redis index)");
+    return json(await deps.knn.ownerQuery(q));
+  };
+
   const dlq: Handler = async (_req, url) => {
     const limit = dlqLimit(url.searchParams);
     const format = dlqFormat(url.searchParams);
@@ -240,6 +255,7 @@ export function createBackend(deps: BackendDeps, opts: BackendOptions = {}): Bac
     "/health": { get: () => json({ status: "ok", timestamp: nowSec() }) },
     "/api/knn/query": { get: knnQuery, post: knnQuery },
     "/api/knn/shards": { get: async () => json(await deps.knn.shards()) },
+    "/api/knn/owner-query": { post: ownerQuery },
     "/api/embed-worker/dlq": { get: dlq },
     "/api/dlq/replay": { post: replay },
   };

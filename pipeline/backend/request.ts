@@ -6,9 +6,12 @@
 import type { KnnFilter, KnnQuery } from "../contracts/knn.ts";
 import { HttpError } from "../core/http-edge.ts";
 import { filterOf } from "../knn/engine.ts";
+import type { OwnerQuery } from "../knn/service.ts";
 
 /** A kNN query as the backend passes it on: the engine's query plus a text to embed. */
 export type BackendKnnQuery = KnnQuery & { text?: string };
+
+export type { OwnerQuery };
 
 export const MAX_K = 1000;
 export const DLQ_DEFAULT_LIMIT = 500;
@@ -68,7 +71,7 @@ function checkBool(name: string, v: unknown): boolean | undefined {
 
 /**
  * A validated kNN query from the fields of a JSON body: `{vector?, doc_id?, text?, k?,
- * shards?, model?, include_self?}`; one of vector, doc_id and text is required, `k` is an
+ * shards?, model?, include_self?, filter?, exact?}`; one of vector, doc_id and text is required, `k` is an
  * integer 1..1000 when given (`null` is not a k), a vector is not all zeros. Unknown fields
  * are ignored.
  */
@@ -82,6 +85,7 @@ export function knnQueryFromJson(body: Record<string, unknown>): BackendKnnQuery
   const model = checkString("model", body.model);
   const include_self = checkBool("include_self", body.include_self);
   const filter = checkFilter(body.filter);
+  const exact = checkBool("exact", body.exact);
   if (vector) q.vector = vector;
   if (doc_id !== undefined) q.doc_id = doc_id;
   if (text !== undefined) q.text = text;
@@ -90,6 +94,7 @@ export function knnQueryFromJson(body: Record<string, unknown>): BackendKnnQuery
   if (model !== undefined) q.model = model;
   if (include_self !== undefined) q.include_self = include_self;
   if (filter !== undefined) q.filter = filter;
+  if (exact !== undefined) q.exact = exact;
   if (!q.vector && q.doc_id === undefined && q.text === undefined) {
     throw bad('one of "vector", "doc_id" or "text" is required');
   }
@@ -101,7 +106,7 @@ function numberList(s: string): number[] {
   return s.split(",").map((x) => (x.trim() === "" ? Number.NaN : Number(x.trim())));
 }
 
-const QUERY_PARAMS = ["doc_id", "text", "model", "k", "vector", "shards", "include_self", "filter"];
+const QUERY_PARAMS = ["doc_id", "text", "model", "k", "vector", "shards", "include_self", "filter", "exact"];
 
 /**
  * A validated kNN query from a query string: `doc_id`, `text`, `model`, `k` (decimal digits
@@ -132,12 +137,25 @@ export function knnQueryFromParams(params: URLSearchParams): BackendKnnQuery {
       throw bad('"filter" must be a JSON object, e.g. filter={"success":true}');
     }
   }
-  const self = params.get("include_self");
-  if (self !== null) {
-    const s = self.trim().toLowerCase();
-    body.include_self = s === "true" || s === "1" ? true : s === "false" || s === "0" ? false : self;
+  for (const name of ["include_self", "exact"]) {
+    const raw = params.get(name);
+    if (raw === null) continue;
+    const s = raw.trim().toLowerCase();
+    body[name] = s === "true" || s === "1" ? true : s === "false" || s === "0" ? false : raw;
   }
   return knnQueryFromJson(body);
+}
+
+/**
+ * A router's query to a shard owner (`POST /api/knn/owner-query`): a kNN query with a `vector`
+ * and its `model` (both required), and optionally `exclude`, the doc_id to leave out.
+ */
+export function ownerQueryFromJson(body: Record<string, unknown>): OwnerQuery {
+  const q = knnQueryFromJson(body);
+  if (!q.vector || q.model === undefined || q.doc_id !== undefined || q.text !== undefined)
+    throw bad('an owner query needs "vector" and "model" (and no "doc_id" or "text")');
+  const exclude = checkString("exclude", body.exclude);
+  return { ...q, vector: q.vector, model: q.model, ...(exclude === undefined ? {} : { exclude }) };
 }
 
 /** `limit` of the DLQ tail: default 500, an integer 1..10000. */

@@ -8,10 +8,18 @@
  * one `Map` finds any doc_id's model and row. Removal moves the last row into the hole, so it
  * is O(1) and rows stay dense. A query scores every row (or the rows of the requested shards)
  * with the SIMD kernel and keeps the best k in a small heap.
+ *
+ * With `quantized`, each model also keeps an int8 copy of its rows ({@link Int8Slab}: per-row
+ * scale, about a quarter of the float32 bytes). A query then scans the int8 rows instead,
+ * keeps the best k × `rescoreFactor` as candidates, and rescores those exactly in float32: the
+ * answer's scores are the exact ones, and its neighbours are the exact top k whenever the
+ * exact top k are among the candidates (recall measured by `npm run bench -- --only knn`).
+ * `exact: true` in a query scans the float32 rows as without `quantized`.
  */
 
 import type { Labels, LabelValue } from "../contracts/extract.ts";
 import {
+  DEFAULT_RESCORE_FACTOR,
   type KnnQuery,
   type KnnResult,
   MAX_FILTER_KEYS,
@@ -19,7 +27,7 @@ import {
   type Neighbor,
 } from "../contracts/knn.ts";
 import { normalizeInto } from "../contracts/vector.ts";
-import { defaultBackend, type KernelBackend, strideOf, VectorSlab } from "./kernel.ts";
+import { defaultBackend, Int8Slab, type KernelBackend, strideOf, VectorSlab } from "./kernel.ts";
 import { TopK } from "./topk.ts";
 import { type EngineStats, type IndexEntry, KnnError, type ModelStats } from "./types.ts";
 
@@ -53,12 +61,28 @@ export interface StoredEntry extends IndexEntry {
 export interface KnnEngineOptions {
   /** Scoring kernel: "wasm" (SIMD, the default where available) or "js". */
   backend?: KernelBackend;
+  /** Keep an int8 copy of the vectors and search it first, rescoring candidates exactly (default false). */
+  quantized?: boolean;
+  /** With `quantized`: candidates rescored per query = k × this (default {@link DEFAULT_RESCORE_FACTOR}). */
+  rescoreFactor?: number;
+}
+
+export { DEFAULT_RESCORE_FACTOR };
+
+/** What a query may add to {@link KnnQuery} inside the backend. */
+export interface EngineQueryOptions {
+  /** Leave this document out (as a doc_id query leaves itself out), e.g. for a router's owners. */
+  exclude?: string;
+  /** The engine's `rescoreFactor` for this query (the benchmark compares several). */
+  rescoreFactor?: number;
 }
 
 /** One model's documents. */
 class ModelIndex {
   readonly stride: number;
   readonly slab: VectorSlab;
+  /** The int8 copy of the rows (with `quantized`). */
+  readonly q8: Int8Slab | null;
   count = 0;
   readonly ids: string[] = [];
   readonly topics: (string | null)[] = [];
@@ -73,14 +97,17 @@ class ModelIndex {
     readonly name: string,
     readonly dim: number,
     backend: KernelBackend,
+    quantized: boolean,
   ) {
     this.stride = strideOf(dim);
     this.slab = new VectorSlab(backend, this.stride, MIN_CAPACITY);
+    this.q8 = quantized ? new Int8Slab(backend, dim, MIN_CAPACITY) : null;
   }
 
   get bytes(): number {
     return (
       this.slab.bytes +
+      (this.q8?.bytes ?? 0) +
       this.shards.byteLength +
       this.norms.byteLength +
       this.strings +
@@ -104,6 +131,7 @@ class ModelIndex {
     const o = row * this.stride;
     this.slab.vectors.set(unit, o);
     this.slab.vectors.fill(0, o + this.dim, o + this.stride);
+    this.q8?.write(row, unit);
     this.strings -=
       stringBytes(this.ids[row] as string) +
       stringBytes(this.topics[row] as string | null) +
@@ -133,6 +161,7 @@ class ModelIndex {
     if (row !== last) {
       const s = this.stride;
       this.slab.vectors.copyWithin(row * s, last * s, last * s + s);
+      this.q8?.copyRow(last, row);
       this.ids[row] = this.ids[last] as string;
       this.topics[row] = this.topics[last] as string | null;
       this.texts[row] = this.texts[last] as string;
@@ -155,6 +184,7 @@ class ModelIndex {
 
   private setCapacity(capacity: number): void {
     this.slab.resize(capacity, this.count);
+    this.q8?.resize(capacity, this.count);
     const shards = new Int32Array(capacity);
     shards.set(this.shards.subarray(0, this.count));
     this.shards = shards;
@@ -208,6 +238,10 @@ function normalise(vector: unknown, what: string, out: Float64Array): number {
 export class KnnEngine {
   /** The scoring kernel in use. */
   readonly backend: KernelBackend;
+  /** Whether each model keeps an int8 copy searched first. */
+  readonly quantized: boolean;
+  /** Candidates per neighbour rescored exactly after the int8 scan. */
+  readonly rescoreFactor: number;
   private readonly indexes = new Map<string, ModelIndex>();
   private readonly where = new Map<string, Location>();
   /** The normalised vector being inserted or searched for. */
@@ -215,6 +249,10 @@ export class KnnEngine {
 
   constructor(options: KnnEngineOptions = {}) {
     this.backend = options.backend ?? defaultBackend();
+    this.quantized = options.quantized ?? false;
+    this.rescoreFactor = options.rescoreFactor ?? DEFAULT_RESCORE_FACTOR;
+    if (!Number.isInteger(this.rescoreFactor) || this.rescoreFactor < 1)
+      throw new RangeError(`rescoreFactor must be an integer ≥ 1 (got ${this.rescoreFactor})`);
   }
 
   /** Number of documents, all models together. */
@@ -261,7 +299,7 @@ export class KnnEngine {
     }
     if (at) this.remove(e.doc_id);
     if (!index) {
-      index = new ModelIndex(e.model, dim, this.backend);
+      index = new ModelIndex(e.model, dim, this.backend, this.quantized);
       this.indexes.set(e.model, index);
     }
     const row = index.addRow();
@@ -315,12 +353,21 @@ export class KnnEngine {
   stats(): EngineStats {
     const by_model: Record<string, ModelStats> = {};
     let bytes = 0;
+    let vectorBytes = 0;
     for (const name of this.models()) {
       const index = this.indexes.get(name) as ModelIndex;
-      by_model[name] = { count: index.count, dim: index.dim };
+      const float32 = index.slab.rowBytes;
+      const int8 = index.q8?.rowBytes ?? 0;
+      by_model[name] = {
+        count: index.count,
+        dim: index.dim,
+        float32_bytes_per_vector: float32,
+        int8_bytes_per_vector: int8,
+      };
       bytes += index.bytes;
+      vectorBytes += index.count * (float32 + int8);
     }
-    return { total: this.where.size, by_model, bytes };
+    return { total: this.where.size, by_model, bytes, vector_bytes: vectorBytes };
   }
 
   /**
@@ -336,7 +383,7 @@ export class KnnEngine {
    *   be told, or the vector is empty, has non-finite numbers or the wrong dimension;
    *   404 when the doc_id is not indexed (under `q.model`, when given).
    */
-  query(q: KnnQuery): KnnResult {
+  query(q: KnnQuery, opts: EngineQueryOptions = {}): KnnResult {
     const started = performance.now();
     if (q === null || typeof q !== "object") throw bad("query must be an object");
     const k = q.k ?? DEFAULT_K;
@@ -359,6 +406,10 @@ export class KnnEngine {
     const index = this.resolve(q, doc);
     const query = index.slab.query;
     let self = -1;
+    if (opts.exclude !== undefined) {
+      const ex = this.where.get(opts.exclude);
+      if (ex && ex.index === index) self = ex.row;
+    }
     if (hasDoc) {
       if (!doc) throw new KnnError(404, `unknown doc_id ${quote(q.doc_id as string)}`);
       if (doc.index !== index)
@@ -380,9 +431,7 @@ export class KnnEngine {
     }
 
     const top = new TopK(k, index.ids);
-    const slab = index.slab;
     const n = index.count;
-    let scored = 0;
     const inShards = shards === null ? null : shardFilter(shards);
     const rowShards = index.shards;
     const allowed =
@@ -396,27 +445,24 @@ export class KnnEngine {
                 index.topics[row] as string | null,
                 index.success[row] as boolean | null,
               ));
-    if (allowed === null) {
-      slab.scan(0, n);
-      top.offerRange(slab.scores, 0, n, self);
-      scored = n;
+    // A label filter selects scattered rows: scoring all of them in one scan (bandwidth-bound)
+    // and offering only the allowed ones is cheaper than a scan per short run. With shards
+    // (alone or with a filter) only the allowed runs are scanned.
+    const scanAll = match !== null && inShards === null;
+    const candidates = k * (opts.rescoreFactor ?? this.rescoreFactor);
+    let scored: number;
+    let rescored: number | undefined;
+    if (index.q8 && !q.exact && candidates < n - (self >= 0 ? 1 : 0)) {
+      // int8 prefilter: the best `candidates` by the int8 scan, then their exact float32 scores.
+      index.q8.setQuery(query.subarray(0, index.dim));
+      const approx = new TopK(candidates, index.ids, false);
+      scored = offerAll(index.q8, approx, n, allowed, scanAll, self);
+      const rows = approx.keptRows();
+      for (const row of rows) index.slab.scan(row, 1);
+      top.offerRows(index.slab.scores, rows);
+      rescored = rows.length;
     } else {
-      // A label filter selects scattered rows: scoring all of them in one scan (bandwidth-bound)
-      // and offering only the allowed ones is cheaper than a scan per short run. With shards
-      // (alone or with a filter) only the allowed runs are scanned.
-      const scanAll = match !== null && inShards === null;
-      if (scanAll) slab.scan(0, n);
-      let r = 0;
-      while (r < n) {
-        while (r < n && !allowed(r)) r++;
-        const from = r;
-        while (r < n && allowed(r)) r++;
-        if (r > from) {
-          if (!scanAll) slab.scan(from, r - from);
-          top.offerRange(slab.scores, from, r, self);
-          scored += r - from;
-        }
-      }
+      scored = offerAll(index.slab, top, n, allowed, scanAll, self);
     }
     if (self >= 0 && (allowed === null || allowed(self))) scored--;
 
@@ -434,6 +480,8 @@ export class KnnEngine {
       count_scored: scored,
       took_ms: performance.now() - started,
       model: index.name,
+      search: rescored === undefined ? "exact" : "int8",
+      ...(rescored === undefined ? {} : { rescored }),
     };
   }
 
@@ -531,6 +579,40 @@ export function filterOf(
     }
     return true;
   };
+}
+
+/**
+ * Scores the rows `allowed` lets through (every row when null) with `slab` and offers them to
+ * `top`, skipping row `skip`; `scanAll` scores all rows in one scan even when only some are
+ * allowed. Returns the rows offered (`skip` included when allowed).
+ */
+function offerAll(
+  slab: VectorSlab | Int8Slab,
+  top: TopK,
+  n: number,
+  allowed: ((row: number) => boolean) | null,
+  scanAll: boolean,
+  skip: number,
+): number {
+  if (allowed === null) {
+    slab.scan(0, n);
+    top.offerRange(slab.scores, 0, n, skip);
+    return n;
+  }
+  if (scanAll) slab.scan(0, n);
+  let scored = 0;
+  let r = 0;
+  while (r < n) {
+    while (r < n && !allowed(r)) r++;
+    const from = r;
+    while (r < n && allowed(r)) r++;
+    if (r > from) {
+      if (!scanAll) slab.scan(from, r - from);
+      top.offerRange(slab.scores, from, r, skip);
+      scored += r - from;
+    }
+  }
+  return scored;
 }
 
 function shardFilter(shards: number[]): (shard: number) => boolean {

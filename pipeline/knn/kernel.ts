@@ -79,27 +79,79 @@ const op = {
   f32x4Add: [0xfd, 0xe4, 0x01],
   f32x4Mul: [0xfd, 0xe6, 0x01],
   lane: (l: number) => [0xfd, 0x1f, l],
+  sub: [0x6b],
+  /** f32.load, alignment 2^2, offset 0. */
+  f32Load: [0x2a, 2, 0],
+  f32Mul: [0x94],
+  f32ConvertI32S: [0xb2],
+  laneI32: (l: number) => [0xfd, 0x1b, l],
+  i16x8ExtendLowS: [0xfd, 0x87, 0x01],
+  i16x8ExtendHighS: [0xfd, 0x88, 0x01],
+  i32x4DotI16x8S: [0xfd, 0xba, 0x01],
+  i32x4Add: [0xfd, 0xae, 0x01],
 };
 
+/** What the rows of a slab hold: float32 components, or int8 ones with a float32 scale. */
+type RowKind = "f32" | "i8";
+
 /**
- * `scan(rows, query, n, rowBytes, out)`: for each of `n` rows of `rowBytes` bytes (a multiple
- * of 16) starting at byte `rows`, stores the float32 dot product with the vector at `query` at
- * `out`, `out + 4`, …
+ * `scan(rows, query, n, rowBytes, out)` (float32 rows) and `scan8(…)` (int8 rows): for each of
+ * `n` rows of `rowBytes` bytes (a multiple of 16) starting at byte `rows`, stores the dot
+ * product with the row at `query` at `out`, `out + 4`, … as a float32.
+ *
+ * Both read 64 bytes per iteration into four independent accumulators, then the 16-byte
+ * remainder. float32 rows multiply four lanes at a time. int8 rows multiply sixteen lanes into
+ * 16-bit products (two `extmul`s; |a·b| ≤ 127², so the sum of two fits 16 bits), add them
+ * pairwise into the four 32-bit lanes of the accumulator, and end with the integer sum times
+ * the row's scale, a float32 in the row's last four bytes (the query's are zero there, so the
+ * scale's bytes add nothing to the dot product).
  */
-function scanFunction(): number[] {
+function scanFunction(kind: RowKind): number[] {
   const [P, Q, N, RB, OUT, R, E16, RE, QP] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const;
   const A = [9, 10, 11, 12] as const;
-  // acc += load(p + off) * load(qp + off)
-  const madd = (a: number, off: number) => [
-    ...op.get(a),
-    ...op.get(P),
-    ...op.load(off),
-    ...op.get(QP),
-    ...op.load(off),
-    ...op.f32x4Mul,
-    ...op.f32x4Add,
-    ...op.set(a),
-  ];
+  const X = 13;
+  // acc += load(p + off) · load(qp + off), lane-wise
+  const madd = (a: number, off: number) =>
+    kind === "f32"
+      ? [
+          ...op.get(a),
+          ...op.get(P),
+          ...op.load(off),
+          ...op.get(QP),
+          ...op.load(off),
+          ...op.f32x4Mul,
+          ...op.f32x4Add,
+          ...op.set(a),
+        ]
+      : [
+          ...op.get(P),
+          ...op.load(off),
+          ...op.set(X),
+          ...op.get(a),
+          ...op.get(X),
+          ...op.i16x8ExtendLowS,
+          ...op.get(QP),
+          ...op.load(2 * off),
+          ...op.i32x4DotI16x8S,
+          ...op.i32x4Add,
+          ...op.get(X),
+          ...op.i16x8ExtendHighS,
+          ...op.get(QP),
+          ...op.load(2 * off + 16),
+          ...op.i32x4DotI16x8S,
+          ...op.i32x4Add,
+          ...op.set(a),
+        ];
+  // The int8 query is held widened to 16 bits: twice the row's bytes.
+  const qStep = kind === "f32" ? 1 : 2;
+  const vAdd = kind === "f32" ? op.f32x4Add : op.i32x4Add;
+  const lane = kind === "f32" ? op.lane : op.laneI32;
+  const sAdd = kind === "f32" ? op.f32Add : op.add;
+  // i8: the integer sum to float32, times the scale at the row's end (p = the next row now).
+  const scaled =
+    kind === "f32"
+      ? []
+      : [...op.f32ConvertI32S, ...op.get(P), ...op.i32(4), ...op.sub, ...op.f32Load, ...op.f32Mul];
   const bump = (local: number, by: number) => [...op.get(local), ...op.i32(by), ...op.add, ...op.set(local)];
   const body = [
     ...op.i32(0),
@@ -125,7 +177,7 @@ function scanFunction(): number[] {
     ...op.get(RB),
     ...op.add,
     ...op.set(RE),
-    // 16 floats per iteration, four accumulators
+    // 64 bytes per iteration, four accumulators
     ...op.block,
     ...op.loop,
     ...op.get(P),
@@ -137,11 +189,11 @@ function scanFunction(): number[] {
     ...madd(A[2], 32),
     ...madd(A[3], 48),
     ...bump(P, 64),
-    ...bump(QP, 64),
+    ...bump(QP, 64 * qStep),
     ...op.br(0),
     ...op.end,
     ...op.end,
-    // the remaining 4, 8 or 12 floats
+    // the remaining 16, 32 or 48 bytes
     ...op.block,
     ...op.loop,
     ...op.get(P),
@@ -150,31 +202,32 @@ function scanFunction(): number[] {
     ...op.brIf(1),
     ...madd(A[0], 0),
     ...bump(P, 16),
-    ...bump(QP, 16),
+    ...bump(QP, 16 * qStep),
     ...op.br(0),
     ...op.end,
     ...op.end,
     // *out = horizontal sum of (a0 + a1) + (a2 + a3)
     ...op.get(A[0]),
     ...op.get(A[1]),
-    ...op.f32x4Add,
+    ...vAdd,
     ...op.get(A[2]),
     ...op.get(A[3]),
-    ...op.f32x4Add,
-    ...op.f32x4Add,
+    ...vAdd,
+    ...vAdd,
     ...op.set(A[0]),
     ...op.get(OUT),
     ...op.get(A[0]),
-    ...op.lane(0),
+    ...lane(0),
     ...op.get(A[0]),
-    ...op.lane(1),
-    ...op.f32Add,
+    ...lane(1),
+    ...sAdd,
     ...op.get(A[0]),
-    ...op.lane(2),
+    ...lane(2),
     ...op.get(A[0]),
-    ...op.lane(3),
-    ...op.f32Add,
-    ...op.f32Add,
+    ...lane(3),
+    ...sAdd,
+    ...sAdd,
+    ...scaled,
     ...op.f32Store,
     ...bump(OUT, 4),
     ...bump(R, 1),
@@ -186,7 +239,7 @@ function scanFunction(): number[] {
   return [
     ...vec([
       [...uleb(4), T.i32],
-      [...uleb(4), T.v128],
+      [...uleb(5), T.v128],
     ]),
     ...body,
   ];
@@ -235,7 +288,8 @@ function sumFunction(): number[] {
 }
 
 function assemble(): Uint8Array {
-  const scan = scanFunction();
+  const scan = scanFunction("f32");
+  const scan8 = scanFunction("i8");
   const sum = sumFunction();
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
@@ -249,18 +303,20 @@ function assemble(): Uint8Array {
     ),
     // import env.memory (min 1 page)
     ...section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, 1]])),
-    ...section(3, vec([[0], [1]])),
+    ...section(3, vec([[0], [0], [1]])),
     ...section(
       7,
       vec([
         [...name("scan"), 0x00, 0],
-        [...name("sum"), 0x00, 1],
+        [...name("scan8"), 0x00, 1],
+        [...name("sum"), 0x00, 2],
       ]),
     ),
     ...section(
       10,
       vec([
         [...uleb(scan.length), ...scan],
+        [...uleb(scan8.length), ...scan8],
         [...uleb(sum.length), ...sum],
       ]),
     ),
@@ -283,7 +339,14 @@ function wasmModule(): WebAssembly.Module | null {
       f.set([1, 2, 3, 4, 1, 1, 1, 1], 0);
       const { scan } = new WebAssembly.Instance(compiled, { env: { memory } }).exports as { scan: ScanFn };
       scan(16, 0, 1, 16, 64);
-      if (f[16] !== 10) compiled = null;
+      // scan8: a query of 12 ones (16-bit) at 0, row bytes 1..12 at 128, its scale 0.5 in its last four.
+      new Int16Array(memory.buffer, 0, 16).fill(0).fill(1, 0, 12);
+      const b = new Int8Array(memory.buffer);
+      for (let i = 0; i < 12; i++) b[128 + i] = i + 1;
+      f[35] = 0.5;
+      const { scan8 } = new WebAssembly.Instance(compiled, { env: { memory } }).exports as { scan8: ScanFn };
+      scan8(128, 0, 1, 16, 192);
+      if (f[16] !== 10 || f[48] !== 39) compiled = null;
     } catch {
       compiled = null;
     }
@@ -302,29 +365,27 @@ export function strideOf(dim: number): number {
 }
 
 /**
- * Rows of `stride` float32s in one contiguous block, plus a query slot and a score per row.
- * `vectors`, `query` and `scores` are views that are replaced when the slab is resized.
+ * Rows of `rowBytes` bytes (a multiple of 16) in one contiguous block, plus a query slot and a
+ * float32 score per row: [ query: queryBytes ][ rows: capacity × rowBytes ][ scores: capacity ].
+ * The subclasses say what a row holds ({@link VectorSlab}: float32, {@link Int8Slab}: int8).
  */
-export class VectorSlab {
-  /** All rows (capacity × stride floats); row r starts at r × stride. */
-  vectors!: Float32Array;
-  /** The query vector the next `scan` uses (stride floats; padding must stay 0). */
-  query!: Float32Array;
+abstract class Slab {
   /** `scores[r]` = dot(row r, query) after a `scan` covering r. */
   scores!: Float32Array;
+  protected buffer!: ArrayBuffer;
   private memory: WebAssembly.Memory | undefined;
-  private buffer!: ArrayBuffer;
   private scanFn: ScanFn | undefined;
   private cap = 0;
 
   constructor(
     readonly backend: KernelBackend,
-    readonly stride: number,
-    capacity: number,
+    readonly rowBytes: number,
+    private readonly queryBytes: number,
+    private readonly kind: RowKind,
   ) {
-    if (stride <= 0 || stride % 4 !== 0) throw new RangeError(`stride must be a positive multiple of 4`);
+    if (rowBytes <= 0 || rowBytes % 16 !== 0)
+      throw new RangeError(`row bytes must be a positive multiple of 16`);
     if (backend === "wasm" && !wasmModule()) throw new Error("WebAssembly SIMD is not available here");
-    this.allocate(capacity, 0);
   }
 
   /** Rows the slab can hold without growing. */
@@ -332,13 +393,13 @@ export class VectorSlab {
     return this.cap;
   }
 
-  /** Bytes of the block (query, vectors and scores). */
+  /** Bytes of the block (query, rows and scores). */
   get bytes(): number {
     return this.buffer.byteLength;
   }
 
-  private static bytesFor(stride: number, capacity: number): number {
-    return 4 * (stride + capacity * stride + capacity);
+  private bytesFor(capacity: number): number {
+    return this.queryBytes + this.rowBytes * capacity + 4 * capacity;
   }
 
   /**
@@ -349,59 +410,204 @@ export class VectorSlab {
     if (capacity < keepRows) throw new RangeError("capacity below the rows to keep");
     if (capacity === this.cap) return;
     if (this.memory && capacity > this.cap) {
-      const need = VectorSlab.bytesFor(this.stride, capacity);
-      if (need > MAX_WASM_BYTES)
-        throw new RangeError(`a model's vectors cannot exceed 4 GiB (${capacity} rows of ${this.stride})`);
+      const need = this.checked(capacity);
       const pages = Math.ceil(need / PAGE) - this.memory.buffer.byteLength / PAGE;
       if (pages > 0) this.memory.grow(pages);
       this.cap = capacity;
-      this.views();
+      this.setViews();
       return;
     }
     this.allocate(capacity, keepRows);
   }
 
-  private allocate(capacity: number, keepRows: number): void {
-    const need = VectorSlab.bytesFor(this.stride, capacity);
-    const old = this.vectors;
+  private checked(capacity: number): number {
+    const need = this.bytesFor(capacity);
+    if (this.backend === "wasm" && need > MAX_WASM_BYTES)
+      throw new RangeError(
+        `a model's vectors cannot exceed 4 GiB (${capacity} rows of ${this.rowBytes} bytes)`,
+      );
+    return need;
+  }
+
+  protected allocate(capacity: number, keepRows: number): void {
+    const need = this.checked(capacity);
+    const old = this.buffer;
     if (this.backend === "wasm") {
-      if (need > MAX_WASM_BYTES)
-        throw new RangeError(`a model's vectors cannot exceed 4 GiB (${capacity} rows of ${this.stride})`);
       const module = wasmModule();
       if (!module) throw new Error("WebAssembly SIMD is not available here");
       this.memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(need / PAGE)) });
       const exports = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports;
-      this.scanFn = exports.scan as ScanFn;
+      this.scanFn = (this.kind === "f32" ? exports.scan : exports.scan8) as ScanFn;
     } else {
       this.buffer = new ArrayBuffer(need);
     }
     this.cap = capacity;
-    this.views();
-    if (old && keepRows > 0) this.vectors.set(old.subarray(0, keepRows * this.stride));
+    this.setViews();
+    if (old && keepRows > 0) {
+      const n = keepRows * this.rowBytes;
+      new Uint8Array(this.buffer, this.queryBytes, n).set(new Uint8Array(old, this.queryBytes, n));
+    }
   }
 
-  private views(): void {
+  private setViews(): void {
     if (this.memory) this.buffer = this.memory.buffer;
-    const s = this.stride;
-    this.query = new Float32Array(this.buffer, 0, s);
-    this.vectors = new Float32Array(this.buffer, 4 * s, this.cap * s);
-    this.scores = new Float32Array(this.buffer, 4 * (s + this.cap * s), this.cap);
+    this.scores = new Float32Array(this.buffer, this.queryBytes + this.rowBytes * this.cap, this.cap);
+    this.views();
   }
+
+  /** Makes the subclass's typed views over `buffer` (the query slot, then `capacity` rows). */
+  protected abstract views(): void;
+
+  /** The JavaScript scan of rows [start, start + count) into `scores`. */
+  protected abstract scanJs(start: number, count: number): void;
 
   /** Sets `scores[r]` = dot(row r, query) for r in [start, start + count). */
   scan(start: number, count: number): void {
     if (count <= 0) return;
-    const s = this.stride;
     if (this.scanFn) {
-      const rowBytes = 4 * s;
-      this.scanFn(rowBytes + start * rowBytes, 0, count, rowBytes, this.scores.byteOffset + 4 * start);
+      const rb = this.rowBytes;
+      this.scanFn(this.queryBytes + start * rb, 0, count, rb, this.scores.byteOffset + 4 * start);
     } else {
-      scanJs(this.vectors, this.query, s, start, count, this.scores);
+      this.scanJs(start, count);
     }
   }
 }
 
-/** The JavaScript fallback of `scan`: unrolled by eight, four accumulators (stride % 4 === 0). */
+/**
+ * Rows of `stride` float32s in one contiguous block, plus a query slot and a score per row.
+ * `vectors`, `query` and `scores` are views that are replaced when the slab is resized.
+ */
+export class VectorSlab extends Slab {
+  /** All rows (capacity × stride floats); row r starts at r × stride. */
+  vectors!: Float32Array;
+  /** The query vector the next `scan` uses (stride floats; padding must stay 0). */
+  query!: Float32Array;
+
+  constructor(
+    backend: KernelBackend,
+    readonly stride: number,
+    capacity: number,
+  ) {
+    if (stride <= 0 || stride % 4 !== 0) throw new RangeError(`stride must be a positive multiple of 4`);
+    super(backend, 4 * stride, 4 * stride, "f32");
+    this.allocate(capacity, 0);
+  }
+
+  protected views(): void {
+    const s = this.stride;
+    this.query = new Float32Array(this.buffer, 0, s);
+    this.vectors = new Float32Array(this.buffer, 4 * s, this.capacity * s);
+  }
+
+  protected scanJs(start: number, count: number): void {
+    scanJs(this.vectors, this.query, this.stride, start, count, this.scores);
+  }
+}
+
+/** Bytes of one int8 row of a dimension: the components, then the float32 scale, to a multiple of 16. */
+export function int8RowBytes(dim: number): number {
+  return (dim + 4 + 15) & ~15;
+}
+
+/**
+ * Int8 copies of unit vectors, one row each: `dim` int8 components q = round(x / s) with the
+ * row's own scale s = max|x| / 127 (symmetric, so q ∈ [-127, 127]), then s as a float32 in
+ * the row's last four bytes. `scan` gives s_row × Σ q_row·q_query: the row's dot product with
+ * the query up to the query's scale (the same for every row, so the order is kept) and the
+ * rounding of the components. The engine uses it to pick candidates that it then rescores
+ * exactly in float32.
+ */
+export class Int8Slab extends Slab {
+  /** The query slot: rowBytes components, widened to 16 bits (only the first `dim` may be non-zero). */
+  query!: Int16Array;
+  /** All rows as int8 (capacity × rowBytes). */
+  rows!: Int8Array;
+  /** The rows as float32, to reach each row's scale. */
+  private f32!: Float32Array;
+
+  constructor(
+    backend: KernelBackend,
+    readonly dim: number,
+    capacity: number,
+  ) {
+    if (!Number.isInteger(dim) || dim <= 0) throw new RangeError("dim must be a positive integer");
+    const rowBytes = int8RowBytes(dim);
+    super(backend, rowBytes, 2 * rowBytes, "i8");
+    this.allocate(capacity, 0);
+  }
+
+  protected views(): void {
+    const rb = this.rowBytes;
+    this.query = new Int16Array(this.buffer, 0, rb);
+    this.rows = new Int8Array(this.buffer, 2 * rb, this.capacity * rb);
+    this.f32 = new Float32Array(this.buffer, 2 * rb, (this.capacity * rb) / 4);
+  }
+
+  /** The scale of row `row`. */
+  scale(row: number): number {
+    return this.f32[((row + 1) * this.rowBytes) / 4 - 1] as number;
+  }
+
+  /** Quantises `v` (dim components) into row `row`. */
+  write(row: number, v: ArrayLike<number>): void {
+    const rb = this.rowBytes;
+    const s = quantizeInto(v, this.dim, this.rows, row * rb);
+    this.rows.fill(0, row * rb + this.dim, (row + 1) * rb - 4);
+    this.f32[((row + 1) * rb) / 4 - 1] = s;
+  }
+
+  /** Copies row `from` over row `to`. */
+  copyRow(from: number, to: number): void {
+    const rb = this.rowBytes;
+    this.rows.copyWithin(to * rb, from * rb, from * rb + rb);
+  }
+
+  /** Quantises `v` (dim components) into the query slot. */
+  setQuery(v: ArrayLike<number>): void {
+    quantizeInto(v, this.dim, this.query, 0);
+    this.query.fill(0, this.dim);
+  }
+
+  protected scanJs(start: number, count: number): void {
+    const rb = this.rowBytes;
+    const q = this.query;
+    const rows = this.rows;
+    const dim = this.dim;
+    for (let r = start; r < start + count; r++) {
+      const o = r * rb;
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += (rows[o + j] as number) * (q[j] as number);
+      this.scores[r] = Math.fround(s) * this.scale(r);
+    }
+  }
+}
+
+/**
+ * Writes round(v[i] / s) for i < dim into `out` from `at`, with s = max|v| / 127, and returns s
+ * (0 for a zero vector, whose components are all 0).
+ */
+export function quantizeInto(
+  v: ArrayLike<number>,
+  dim: number,
+  out: Int8Array | Int16Array,
+  at: number,
+): number {
+  let max = 0;
+  for (let i = 0; i < dim; i++) {
+    const a = Math.abs(v[i] as number);
+    if (a > max) max = a;
+  }
+  if (max === 0) {
+    out.fill(0, at, at + dim);
+    return 0;
+  }
+  const s = Math.fround(max / 127);
+  const inv = 127 / max;
+  for (let i = 0; i < dim; i++) out[at + i] = Math.round((v[i] as number) * inv);
+  return s;
+}
+
+/** The JavaScript fallback of the float32 `scan`: unrolled by eight, four accumulators (stride % 4 === 0). */
 function scanJs(
   v: Float32Array,
   q: Float32Array,

@@ -5,13 +5,19 @@
  * with the index's model.
  */
 import type Redis from "ioredis";
-import type { KnnQuery, KnnResult, ShardStats } from "../contracts/knn.ts";
-import { decodeStoredVector, type IndexLayout, redisKeys } from "../contracts/redis-layout.ts";
+import {
+  formatShardList,
+  type KnnQuery,
+  type KnnResult,
+  type ShardStats,
+  shardsMissing,
+} from "../contracts/knn.ts";
+import { decodeStoredVector, type IndexLayout, redisKeys, shardOf } from "../contracts/redis-layout.ts";
 import type { Logger } from "../core/log.ts";
 import { abortableSleep, TransientError } from "../core/retry.ts";
 import { type InfermeshClient, RejectedError } from "../io/infermesh-client.ts";
 import { pipelineReplies, requireConnected } from "../io/redis-store.ts";
-import { KnnEngine } from "./engine.ts";
+import { KnnEngine, type KnnEngineOptions } from "./engine.ts";
 import { KnnError } from "./types.ts";
 
 export interface KnnServiceOptions {
@@ -22,20 +28,45 @@ export interface KnnServiceOptions {
   /** Embeds free text; called with the model to use. */
   embed?: (model: string, texts: string[]) => Promise<Float32Array[]>;
   log: Logger;
+  /** The shards this backend loads and answers for (default: every shard of the layout). */
+  shards?: readonly number[] | null;
+  /** The engine's int8 prefilter (`KNN_QUANTIZED`, `KNN_RESCORE_FACTOR`). */
+  engine?: Pick<KnnEngineOptions, "quantized" | "rescoreFactor">;
 }
 
+/** A router's query to one shard owner: a vector and its model, and the doc_id to leave out. */
+export type OwnerQuery = KnnQuery & { vector: ArrayLike<number>; model: string; exclude?: string };
+
 export class KnnService {
-  readonly engine = new KnnEngine();
+  readonly engine: KnnEngine;
+  /** The shards owned, sorted; every shard of the layout when none were given. */
+  readonly owned: number[];
+  private readonly ownsAll: boolean;
+  private readonly owns: Uint8Array;
   private lastId = "0-0";
   private readonly abort = new AbortController();
   private following: Promise<void> | undefined;
   private loadedAt: number | null = null;
   private applied = 0;
 
-  constructor(private readonly o: KnnServiceOptions) {}
+  constructor(private readonly o: KnnServiceOptions) {
+    this.engine = new KnnEngine(o.engine ?? {});
+    const n = o.layout.shards;
+    this.owned = o.shards
+      ? [...new Set(o.shards)].sort((a, b) => a - b)
+      : Array.from({ length: n }, (_, i) => i);
+    if (this.owned.some((s) => !Number.isInteger(s) || s < 0 || s >= n))
+      throw new RangeError(`owned shards must be integers in 0..${n - 1}`);
+    this.owns = new Uint8Array(n);
+    for (const s of this.owned) this.owns[s] = 1;
+    this.ownsAll = this.owned.length === n;
+  }
 
-  /** Fetches the given doc_ids' vectors and applies them (missing ones are removed). */
-  private async apply(docIds: string[]): Promise<void> {
+  /** Fetches the given doc_ids' vectors and applies them (missing ones are removed); skips other shards' ids. */
+  private async apply(allIds: string[]): Promise<void> {
+    const docIds = this.ownsAll
+      ? allIds
+      : allIds.filter((id) => this.owns[shardOf(id, this.o.layout.shards)] === 1);
     if (docIds.length === 0) return;
     const p = this.o.redis.pipeline();
     for (const id of docIds) p.hgetallBuffer(redisKeys.vec(this.o.layout, id));
@@ -81,6 +112,8 @@ export class KnnService {
     this.o.log.info("kNN index loaded", {
       vectors: this.engine.size,
       models: this.engine.models().join(","),
+      shards: this.ownsAll ? "all" : formatShardList(this.owned),
+      quantized: this.engine.quantized,
     });
     this.following = this.follow();
   }
@@ -150,24 +183,63 @@ export class KnnService {
         throw embedFailure(err, q.text as string);
       });
       const { text: _t, ...rest } = q;
-      return this.engine.query({ ...rest, model, vector: vector as Float32Array });
+      return this.covering(
+        rest.shards,
+        this.engine.query({ ...rest, model, vector: vector as Float32Array }),
+      );
     }
-    return this.engine.query(q);
+    return this.covering(q.shards, this.engine.query(q));
+  }
+
+  /**
+   * A router's query to this owner: the vector is given with its model; a model this owner holds
+   * no document of is an empty answer for its shards, not an error (its shards have none).
+   */
+  ownerQuery(q: OwnerQuery): KnnResult {
+    const { exclude, ...query } = q;
+    if (!this.engine.models().includes(q.model)) {
+      return this.covering(
+        q.shards,
+        {
+          neighbors: [],
+          count_scored: 0,
+          took_ms: 0,
+          model: q.model,
+          search: "exact",
+        },
+        true,
+      );
+    }
+    return this.covering(q.shards, this.engine.query(query, exclude === undefined ? {} : { exclude }), true);
+  }
+
+  /**
+   * `result` with the shards it covers: the owned ones among those asked for. A backend that owns
+   * only some shards marks its answers partial, naming the others (`always`: say it anyway).
+   */
+  private covering(asked: number[] | undefined, result: KnnResult, always = false): KnnResult {
+    if (this.ownsAll && !always) return result;
+    const n = this.o.layout.shards;
+    const wanted = asked ? [...new Set(asked)].filter((s) => s < n) : Array.from({ length: n }, (_, i) => i);
+    const shards = wanted.filter((s) => this.owns[s] === 1).sort((a, b) => a - b);
+    const missing = shardsMissing(wanted, shards);
+    return { ...result, shards, partial: missing.length > 0, missing_shards: missing };
   }
 
   /** Shard statistics from Redis; a {@link TransientError} when Redis cannot answer (never zeros). */
   async shards(): Promise<ShardStats> {
     requireConnected(this.o.redis, "shard statistics");
-    const n = this.o.layout.shards;
+    const ids = this.owned;
+    const n = ids.length;
     const p = this.o.redis.pipeline();
-    for (let i = 0; i < n; i++) {
+    for (const i of ids) {
       p.zcard(redisKeys.shard(this.o.layout, i));
       p.zrevrange(redisKeys.shard(this.o.layout, i), 0, 2);
     }
     p.info("memory");
     const res = pipelineReplies(await p.exec(), "shard statistics");
-    const shards = Array.from({ length: n }, (_, i) => ({
-      id: i,
+    const shards = ids.map((id, i) => ({
+      id,
       count: Number(res[2 * i] ?? 0),
       samples: (res[2 * i + 1] as string[] | undefined) ?? [],
     }));
@@ -182,8 +254,20 @@ export class KnnService {
       memory: {
         index_bytes: stats.bytes,
         index_vectors: stats.total,
+        vector_bytes: stats.vector_bytes,
+        ...(stats.total > 0 ? { bytes_per_vector: stats.vector_bytes / stats.total } : {}),
         ...(Number.isFinite(usedMemory) ? { redis_used_bytes: usedMemory } : {}),
       },
+      vectors_by_model: stats.by_model,
+      ...(this.ownsAll
+        ? {}
+        : {
+            partial: true,
+            missing_shards: shardsMissing(
+              Array.from({ length: this.o.layout.shards }, (_, i) => i),
+              this.owned,
+            ),
+          }),
     };
   }
 
@@ -201,6 +285,25 @@ export class KnnService {
     this.o.follower.disconnect();
     await this.following?.catch(() => {});
   }
+}
+
+/** A stored document's vector and model, read from its `embvec` hash (for a router's doc_id queries). */
+export async function storedVector(
+  redis: Redis,
+  layout: IndexLayout,
+  docId: string,
+): Promise<{ vector: Float32Array; model: string } | undefined> {
+  requireConnected(redis, "the stored vector");
+  const h = await redis.hgetallBuffer(redisKeys.vec(layout, docId));
+  const stored = decodeStoredVector(h);
+  return stored ? { vector: stored.vector, model: stored.model } : undefined;
+}
+
+/** The index's models and their dimensions (`{ns}:index:models`). */
+export async function indexModels(redis: Redis, layout: IndexLayout): Promise<Record<string, number>> {
+  requireConnected(redis, "the index's models");
+  const h = await redis.hgetall(redisKeys.models(layout));
+  return Object.fromEntries(Object.entries(h).map(([m, d]) => [m, Number(d)]));
 }
 
 /**

@@ -3,21 +3,36 @@
  * the worst row kept, so almost every candidate is rejected by one comparison with it.
  * Order: higher score first; equal scores by doc_id ascending (so results are deterministic).
  */
+/**
+ * The order of results everywhere (one engine, or owners' answers merged by a router): higher
+ * score first; equal scores by doc_id ascending (UTF-16 code units).
+ */
+export function byRank(a: { score: number; doc_id: string }, b: { score: number; doc_id: string }): number {
+  return b.score - a.score || (a.doc_id < b.doc_id ? -1 : a.doc_id > b.doc_id ? 1 : 0);
+}
+
 export class TopK {
   private readonly rows: Int32Array;
   private readonly vals: Float64Array;
   private n = 0;
+  private readonly lo: number;
+  private readonly hi: number;
 
   /**
    * @param k how many rows to keep (≥ 1)
    * @param ids doc_id of each row, for breaking ties
+   * @param clamp clamp scores to [-1, 1] (cosines; default true). Approximate scores that only
+   *   rank candidates are not clamped, so that scores just past 1 keep their order.
    */
   constructor(
     readonly k: number,
     private readonly ids: readonly string[],
+    clamp = true,
   ) {
     this.rows = new Int32Array(k);
     this.vals = new Float64Array(k);
+    this.lo = clamp ? -1 : Number.NEGATIVE_INFINITY;
+    this.hi = clamp ? 1 : Number.POSITIVE_INFINITY;
   }
 
   /** Rows kept so far. */
@@ -30,42 +45,57 @@ export class TopK {
    * Scores are clamped to [-1, 1] (float rounding can put a unit-vector dot just past 1).
    */
   offerRange(scores: Float32Array, from: number, to: number, skip: number): void {
-    const k = this.k;
-    const ids = this.ids;
-    const rows = this.rows;
-    const vals = this.vals;
     // Rows scoring below `cut` cannot enter: one comparison for almost every row. (`cut` stays
-    // -Infinity until the heap is full, and while its worst score is -1, where a clamped
-    // score could still tie.)
+    // -Infinity until the heap is full, and while its worst score is the lowest clamped one,
+    // where a clamped score could still tie.)
     let cut = this.cut();
     for (let r = from; r < to; r++) {
-      let s = scores[r] as number;
+      const s = scores[r] as number;
       if (s < cut || r === skip) continue;
-      if (s > 1) s = 1;
-      else if (s < -1) s = -1;
-      if (this.n < k) this.push(r, s);
-      else if (
-        s > (vals[0] as number) ||
-        (s === (vals[0] as number) && (ids[r] as string) < (ids[rows[0] as number] as string))
-      )
-        this.replaceRoot(r, s);
-      else continue;
-      cut = this.cut();
+      if (this.offer(r, s)) cut = this.cut();
     }
+  }
+
+  /** Offers the rows `rows[0..count)` with their scores `scores[row]`. */
+  offerRows(scores: Float32Array, rows: ArrayLike<number>, count = rows.length): void {
+    for (let i = 0; i < count; i++) {
+      const r = rows[i] as number;
+      this.offer(r, scores[r] as number);
+    }
+  }
+
+  /** Offers one row; true when it was kept. */
+  private offer(r: number, score: number): boolean {
+    const s = Math.min(this.hi, Math.max(this.lo, score));
+    const vals = this.vals;
+    if (this.n < this.k) this.push(r, s);
+    else if (
+      s > (vals[0] as number) ||
+      (s === (vals[0] as number) && (this.ids[r] as string) < (this.ids[this.rows[0] as number] as string))
+    )
+      this.replaceRoot(r, s);
+    else return false;
+    return true;
   }
 
   private cut(): number {
     const worst = this.vals[0] as number;
-    return this.n === this.k && worst > -1 ? worst : Number.NEGATIVE_INFINITY;
+    return this.n === this.k && worst > this.lo ? worst : Number.NEGATIVE_INFINITY;
   }
 
-  /** The rows kept, best first. */
+  /** The rows kept, in no particular order (a view, valid until the next offer). */
+  keptRows(): Int32Array {
+    return this.rows.subarray(0, this.n);
+  }
+
+  /** The rows kept, best first ({@link byRank}). */
   sorted(): { row: number; score: number }[] {
-    const out: { row: number; score: number }[] = [];
-    for (let i = 0; i < this.n; i++) out.push({ row: this.rows[i] as number, score: this.vals[i] as number });
-    const ids = this.ids;
-    out.sort((a, b) => b.score - a.score || ((ids[a.row] as string) < (ids[b.row] as string) ? -1 : 1));
-    return out;
+    const out: { row: number; score: number; doc_id: string }[] = [];
+    for (let i = 0; i < this.n; i++) {
+      const row = this.rows[i] as number;
+      out.push({ row, score: this.vals[i] as number, doc_id: this.ids[row] as string });
+    }
+    return out.sort(byRank).map(({ row, score }) => ({ row, score }));
   }
 
   /** True when entry i ranks below entry j (lower score, or equal score and larger doc_id). */

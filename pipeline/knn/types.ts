@@ -4,6 +4,7 @@
  * The query and its answer, as they travel, are in `pipeline/contracts/knn.ts`.
  */
 import type { Labels } from "../contracts/extract.ts";
+import type { VectorBytes } from "../contracts/knn.ts";
 
 /** One indexed document as the engine holds it. */
 export interface IndexEntry {
@@ -31,14 +32,14 @@ export class KnnError extends Error {
   }
 }
 
-export interface ModelStats {
-  count: number;
-  dim: number;
-}
+/** A model's documents and the bytes of one vector (float32 row, int8 copy). */
+export type ModelStats = VectorBytes;
 
 export interface EngineStats {
   total: number;
   by_model: Record<string, ModelStats>;
   /** Bytes held by vectors and bookkeeping. */
   bytes: number;
+  /** Bytes of the vectors' rows alone (float32 and int8 copies). */
+  vector_bytes: number;
 }

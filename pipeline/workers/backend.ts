@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /** backend: kNN queries, shard stats, the DLQ tail and live SSE metric streams, on Bun.serve. */
 import Redis from "ioredis";
-import { createBackend } from "../backend/app.ts";
+import { type BackendKnnQuery, createBackend, type OwnerQuery } from "../backend/app.ts";
 import { DEFAULT_REDDB_DLQ_PATH, dlqTail, httpDlqTail } from "../backend/dlq-tail.ts";
 import { ConfigError, loadConfig, parquetDirs } from "../config.ts";
 import { redisKeys } from "../contracts/redis-layout.ts";
@@ -9,14 +9,18 @@ import { HttpError } from "../core/http-edge.ts";
 import { createLogger } from "../core/log.ts";
 import { replayDlq, replayOptions } from "../io/dlq-replay.ts";
 import { InfermeshClient } from "../io/infermesh-client.ts";
-import { KnnService } from "../knn/service.ts";
+import { KnnRouter } from "../knn/router.ts";
+import { indexModels, KnnService, storedVector } from "../knn/service.ts";
 import { helpIfAsked } from "./help.ts";
 
 helpIfAsked(
   "bun pipeline/workers/backend.ts",
-  "Serves POST/GET /api/knn/query (exact cosine top-k over an in-memory copy of the Redis index, kept current by\n" +
-    "following the index stream), GET /api/knn/shards, GET /api/embed-worker/dlq, SSE streams of every component,\n" +
-    "and with BACKEND_ALLOW_DLQ_REPLAY=1 POST /api/dlq/replay (what `replay --from-dlq` does).",
+  "Serves POST/GET /api/knn/query (cosine top-k over an in-memory copy of the Redis index, kept current by\n" +
+    "following the index stream; an int8 prefilter with exact float32 rescoring unless KNN_QUANTIZED=0 or the\n" +
+    "query says exact), GET /api/knn/shards, GET /api/embed-worker/dlq, SSE streams of every component,\n" +
+    "and with BACKEND_ALLOW_DLQ_REPLAY=1 POST /api/dlq/replay (what `replay --from-dlq` does).\n" +
+    "Partitioned: BACKEND_SHARDS=0-15 makes a node own those shards only; BACKEND_ROLE=router with\n" +
+    "BACKEND_OWNERS=http://a:8080,http://b:8080 holds no vectors and merges the owners' answers exactly.",
   {
     sections: ["backend", "redis", "index", "infermesh", "logging"],
     also: [
@@ -61,21 +65,46 @@ const clientFor = (model: string) => {
 };
 
 // The kNN index lives in Redis; with an HTTP RedDB only the DLQ tail and the streams are served.
+const layout = { namespace: cfg.redis.namespace, stream: cfg.index.stream, shards: cfg.index.shards };
+const embed = (model: string, texts: string[]) => clientFor(model).embed(texts);
+const router = cfg.backend.role === "router";
 const knnService =
-  redis && follower
+  redis && follower && !router
     ? new KnnService({
         redis,
         follower,
-        layout: { namespace: cfg.redis.namespace, stream: cfg.index.stream, shards: cfg.index.shards },
-        embed: (model, texts) => clientFor(model).embed(texts),
+        layout,
+        embed,
         log,
+        shards: cfg.backend.shards,
+        engine: cfg.backend.knn,
       })
     : undefined;
 await knnService?.start();
+const knnRouter =
+  redis && router
+    ? new KnnRouter({
+        owners: cfg.backend.owners,
+        shards: cfg.index.shards,
+        token: cfg.backend.token,
+        timeoutMs: cfg.backend.ownerTimeoutMs,
+        lookup: (docId) => storedVector(redis, layout, docId),
+        models: () => indexModels(redis, layout),
+        embed,
+        log,
+      })
+    : undefined;
+if (router) follower?.disconnect();
 const noIndex = async (): Promise<never> => {
   throw new HttpError(503, "kNN needs the Redis index: set REDDB_URL=redis://… and run the indexer");
 };
-const knn = knnService ?? { query: noIndex, shards: noIndex };
+const knn = knnService
+  ? {
+      query: (q: BackendKnnQuery) => knnService.query(q),
+      shards: () => knnService.shards(),
+      ownerQuery: (q: OwnerQuery) => knnService.ownerQuery(q),
+    }
+  : (knnRouter ?? { query: noIndex, shards: noIndex });
 
 const local = (port: number) => `http://127.0.0.1:${port}`;
 const dlqStream = redisKeys.stream(cfg.redis, cfg.redis.dlqStream);
@@ -128,7 +157,8 @@ const server = Bun.serve({
 });
 log.info("listening", {
   url: `http://${cfg.backend.host}:${server.port}`,
-  vectors: knnService?.engine.size ?? 0,
+  role: cfg.backend.role,
+  ...(router ? { owners: cfg.backend.owners.join(",") } : { vectors: knnService?.engine.size ?? 0 }),
 });
 
 let stopping = false;

@@ -207,6 +207,34 @@ describe("backend HTTP API", () => {
     ]);
   });
 
+  test("exact: from JSON and the query string; anything but a boolean → 400", async () => {
+    const before = r.knn.calls.length;
+    expect((await post({ doc_id: "a", exact: true })).status).toBe(200);
+    expect((await fetch(`${r.base}/api/knn/query?doc_id=a&exact=1`)).status).toBe(200);
+    expect((await fetch(`${r.base}/api/knn/query?doc_id=a&exact=false`)).status).toBe(200);
+    expect(r.knn.calls.slice(before)).toEqual([
+      { doc_id: "a", exact: true },
+      { doc_id: "a", exact: true },
+      { doc_id: "a", exact: false },
+    ]);
+    await expectError(await post({ doc_id: "a", exact: "yes" }), 400, /exact/);
+  });
+
+  test("POST /api/knn/owner-query needs a vector and its model; a backend without owned shards → 404", async () => {
+    const owner = (body: unknown) =>
+      fetch(`${r.base}/api/knn/owner-query`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    await expectError(await owner({ vector: [1, 0, 0, 0] }), 400, /"vector" and "model"/);
+    await expectError(await owner({ doc_id: "a", model: "hash-4" }), 400, /"vector" and "model"/);
+    await expectError(await owner({ vector: [1, 0, 0, 0], model: "hash-4", exclude: 3 }), 400, /exclude/);
+    // The fake service has no ownerQuery: it answers like a router, which owns no shards.
+    await expectError(await owner({ vector: [1, 0, 0, 0], model: "hash-4" }), 404, /owns no shards/);
+    await expectError(await fetch(`${r.base}/api/knn/owner-query`), 405);
+  });
+
   test("malformed JSON → 400", async () => {
     await expectError(await post("{not json"), 400, /JSON/);
     await expectError(await post("[1,2]"), 400, /JSON object/);

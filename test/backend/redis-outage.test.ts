@@ -6,10 +6,8 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import Redis from "ioredis";
 import { shardOf } from "../../pipeline/contracts/redis-layout.ts";
-import { Metrics } from "../../pipeline/core/metrics.ts";
-import type { SourceRecord } from "../../pipeline/core/source.ts";
-import { indexSink } from "../../pipeline/index/stage.ts";
 import { eventually, freePort, scope, type TestScope } from "../helpers/infra.ts";
+import { indexDocs } from "../helpers/knn-index.ts";
 import { startWorker, type WorkerHandle } from "../helpers/workers.ts";
 
 setDefaultTimeout(120_000);
@@ -41,28 +39,20 @@ beforeAll(async () => {
   const redis = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 20 });
   await eventually("private redis", async () => (await redis.ping().catch(() => "")) === "PONG");
   const layout = { namespace: ns, stream: "emb_index", shards: SHARDS };
-  const sink = indexSink(
+  await indexDocs(
     redis,
     layout,
-    { maxIdsPerShard: 100, streamMaxLen: 1000, textMaxChars: 100 },
-    new Metrics([]),
-  );
-  const record = {} as SourceRecord;
-  await sink.write(
     Array.from({ length: 12 }, (_, i) => ({
-      record,
-      value: {
-        doc_id: `doc-${i}`,
-        text: `text ${i}`,
-        topic: "t",
-        kafka_ts: 1,
-        embedded_ts: 2,
-        model: "hash-4",
-        dim: 4,
-        normalized: false,
-        vector: [1, i, 0, 1],
-        shard: shardOf(`doc-${i}`, SHARDS),
-      },
+      doc_id: `doc-${i}`,
+      text: `text ${i}`,
+      topic: "t",
+      kafka_ts: 1,
+      embedded_ts: 2,
+      model: "hash-4",
+      dim: 4,
+      normalized: false,
+      vector: [1, i, 0, 1],
+      shard: shardOf(`doc-${i}`, SHARDS),
     })),
   );
   redis.disconnect();

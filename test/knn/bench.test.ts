@@ -29,6 +29,16 @@ test("benchKnn (quick) reports every figure and leaves no Redis key behind", asy
     ])
       expect(names.some((n) => n.startsWith(what) && n.includes(size))).toBe(true);
   }
+  for (const size of ["1k × 384", "10k × 384", "10k × 384 hash-384"]) {
+    for (const what of ["kNN int8 recall@10", "kNN bytes read per query", "kNN bytes read, exact / int8"])
+      expect(names.some((n) => n.startsWith(`${what}, ${size}`))).toBe(true);
+  }
+  expect(names.some((n) => n.startsWith("kNN int8 + rescore p50, 10k × 384"))).toBe(true);
+  expect(names.some((n) => n.startsWith("kNN bytes per vector, 10k × 384: int8 copy"))).toBe(true);
+  const ratio = figures.find((f) => f.name.startsWith("kNN bytes read, exact / int8, 10k × 384 random"));
+  expect(ratio?.value).toBeGreaterThan(3);
+  for (const r of figures.filter((f) => f.name.startsWith("kNN int8 recall@10")))
+    expect(r.value).toBeLessThanOrEqual(1);
   expect(names.some((n) => n.startsWith("naive kNN p50, 1k × 384"))).toBe(true);
   expect(names.some((n) => n.startsWith("kNN speed-up over the naive baseline"))).toBe(true);
   expect(names.some((n) => n.startsWith("memory read bandwidth"))).toBe(true);

@@ -245,7 +245,10 @@ describe("models", () => {
     for (let i = 0; i < 20; i++) m.upsert(entry(`b${i}`, "y", randomVector(rand, 6)));
     m.upsert(entry("a3", "y", randomVector(rand, 6)));
     expect(m.engine.get("a3")?.model).toBe("y");
-    expect(m.engine.stats().by_model).toEqual({ x: { count: 19, dim: 4 }, y: { count: 21, dim: 6 } });
+    expect(m.engine.stats().by_model).toEqual({
+      x: { count: 19, dim: 4, float32_bytes_per_vector: 16, int8_bytes_per_vector: 0 },
+      y: { count: 21, dim: 6, float32_bytes_per_vector: 32, int8_bytes_per_vector: 0 },
+    });
     expect(m.engine.size).toBe(40);
     m.check({ doc_id: "a3", k: 30 });
     m.check({ vector: randomVector(rand, 4), k: 30 });
@@ -266,7 +269,12 @@ describe("models", () => {
     expect(e.models()).toEqual(["other"]);
     expect(e.stats().by_model.m).toBeUndefined();
     e.upsert(entry("a", "m", [1, 2, 3, 4, 5]));
-    expect(e.stats().by_model.m).toEqual({ count: 1, dim: 5 });
+    expect(e.stats().by_model.m).toEqual({
+      count: 1,
+      dim: 5,
+      float32_bytes_per_vector: 32,
+      int8_bytes_per_vector: 0,
+    });
   });
 });
 
@@ -427,11 +435,14 @@ describe("bookkeeping", () => {
   test("size, stats and bytes follow upserts, replacements and removals", () => {
     const e = new KnnEngine();
     const rand = rng(3);
-    expect([e.size, e.stats()]).toEqual([0, { total: 0, by_model: {}, bytes: 0 }]);
+    expect([e.size, e.stats()]).toEqual([0, { total: 0, by_model: {}, bytes: 0, vector_bytes: 0 }]);
     for (let i = 0; i < 1000; i++) e.upsert(entry(`d${i}`, "m", randomVector(rand, 100), i % 4));
     const full = e.stats();
     expect(full.total).toBe(1000);
-    expect(full.by_model).toEqual({ m: { count: 1000, dim: 100 } });
+    expect(full.by_model).toEqual({
+      m: { count: 1000, dim: 100, float32_bytes_per_vector: 400, int8_bytes_per_vector: 0 },
+    });
+    expect(full.vector_bytes).toBe(1000 * 400);
     // The vectors (1024 rows after doubling from 16) plus a few hundred bytes per document.
     expect(full.bytes).toBeGreaterThan(1024 * 100 * 4 + 1000 * 100);
     expect(full.bytes).toBeLessThan(1024 * 100 * 4 + 1000 * 400);
@@ -458,7 +469,7 @@ describe("bookkeeping", () => {
         .sort(),
     ).toEqual(left.sort());
     for (const id of left) expect(e.remove(id)).toBe(true);
-    expect([e.size, e.stats()]).toEqual([0, { total: 0, by_model: {}, bytes: 0 }]);
+    expect([e.size, e.stats()]).toEqual([0, { total: 0, by_model: {}, bytes: 0, vector_bytes: 0 }]);
     e.upsert(entry("again", "m", [1, 2]));
     e.clear();
     expect([e.size, e.models()]).toEqual([0, []]);

@@ -72,6 +72,36 @@ describe("loadConfig", () => {
   });
 });
 
+describe("kNN settings of the backend", () => {
+  test("defaults: a node owning every shard, the int8 prefilter on with factor 4", () => {
+    const b = loadConfig({}).backend;
+    expect(b).toMatchObject({ role: "node", shards: null, owners: [], ownerTimeoutMs: 3000 });
+    expect(b.knn).toEqual({ quantized: true, rescoreFactor: 4 });
+  });
+
+  test("BACKEND_SHARDS reads ranges and numbers, below EMB_INDEX_SHARDS", () => {
+    expect(loadConfig({ BACKEND_SHARDS: "0-3, 7,2" }).backend.shards).toEqual([0, 1, 2, 3, 7]);
+    expect(() => loadConfig({ BACKEND_SHARDS: "0-3,x" })).toThrow(/BACKEND_SHARDS: not a shard/);
+    expect(() => loadConfig({ BACKEND_SHARDS: "5-2" })).toThrow(/runs backwards/);
+    expect(() => loadConfig({ BACKEND_SHARDS: "30-40" })).toThrow(
+      /shard 32 is not below EMB_INDEX_SHARDS \(32\)/,
+    );
+    expect(loadConfig({ BACKEND_SHARDS: "30-40", EMB_INDEX_SHARDS: "64" }).backend.shards).toHaveLength(11);
+  });
+
+  test("a router needs its owners' URLs", () => {
+    expect(() => loadConfig({ BACKEND_ROLE: "router" })).toThrow(ConfigError);
+    expect(() => loadConfig({ BACKEND_ROLE: "router", BACKEND_OWNERS: "a:8080" })).toThrow(/BACKEND_OWNERS/);
+    const b = loadConfig({ BACKEND_ROLE: "router", BACKEND_OWNERS: "http://a:8080/, http://b:8081" }).backend;
+    expect(b.owners).toEqual(["http://a:8080", "http://b:8081"]);
+    expect(loadConfig({ KNN_QUANTIZED: "0", KNN_RESCORE_FACTOR: "10" }).backend.knn).toEqual({
+      quantized: false,
+      rescoreFactor: 10,
+    });
+    expect(() => loadConfig({ KNN_RESCORE_FACTOR: "0" })).toThrow(/KNN_RESCORE_FACTOR/);
+  });
+});
+
 describe("which components up may start", () => {
   test("loopback addresses are local; other hosts are external and never started", () => {
     const local = components(

@@ -7,6 +7,7 @@ import { detailLines } from "../../tui/dlq-entry.ts";
 import { count, fit, ms, oneLine } from "../../tui/format.ts";
 import { BINDINGS } from "../../tui/keys/bindings.ts";
 import { footerBindings } from "../../tui/keys/dispatch.ts";
+import { decodeKnn } from "../../tui/sources/decode.ts";
 import type { KnnRequest } from "../../tui/sources/knn.ts";
 import { initialState } from "../../tui/state/reducer.ts";
 import type { KnnResult } from "../../tui/state/types.ts";
@@ -162,6 +163,23 @@ describe("kNN prompt", () => {
     await type("@missing.json");
     await h.press(KEYS.enter);
     await h.waitFor((x) => x.includes("error: cannot read a vector from"), "missing file");
+  });
+});
+
+describe("kNN through a router", () => {
+  test("a partial answer says which shards were not searched, in view 7 and on the Overview", async () => {
+    const raw = { ...(fixture("knn-query.json") as object), partial: true, missing_shards: [2, 3, 7] };
+    const decoded = decodeKnn(raw);
+    expect(decoded.partial).toBe(true);
+    expect(decoded.missing_shards).toEqual([2, 3, 7]);
+    expect(decodeKnn(fixture("knn-query.json")).partial).toBeUndefined();
+    h = await renderConsole({ knnQuery: async () => decoded, view: "knn" });
+    await h.press("/");
+    await type("flaky");
+    await h.press(KEYS.enter);
+    await h.waitFor((x) => x.includes("partial: shards 2-3,7 not searched"), "partial note in view 7");
+    await h.press(KEYS.escape, "1");
+    await h.waitFor((x) => x.includes("partial: shards 2-3,7"), "partial note on the Overview");
   });
 });
 

@@ -181,6 +181,19 @@ describe("the backend cannot read Redis", () => {
   });
 });
 
+describe("an index with the int8 prefilter", () => {
+  test("5 Index shows the bytes per vector (float32 row + int8 copy) when the backend reports them", async () => {
+    await live();
+    let f = await view("5", "sample doc_ids");
+    expect(f).not.toContain("per vector");
+    const s = fixture("shards.json") as { memory: Record<string, number> };
+    h?.transport.respond("/api/knn/shards", { ...s, memory: { ...s.memory, bytes_per_vector: 1936 } });
+    h?.scheduler.advance(10_000);
+    f = await (h as Harness).waitFor((x) => x.includes("per vector"), "bytes per vector");
+    expect(f).toContain(`per vector ${bytes(1936)}`);
+  });
+});
+
 describe("empty states explain themselves", () => {
   test("no records yet: the replay hint on the Overview, Embed and Index", async () => {
     h = await renderConsole({

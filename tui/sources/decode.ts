@@ -299,10 +299,15 @@ function neighbor(raw: unknown): Neighbor {
 
 export function decodeKnn(raw: unknown): KnnResult {
   const o = object(raw, "knn");
+  const missing = Array.isArray(o.missing_shards)
+    ? o.missing_shards.filter((x): x is number => Number.isInteger(x))
+    : [];
   return {
     neighbors: (Array.isArray(o.neighbors) ? o.neighbors : []).map(neighbor),
     count_scored: num(o.count_scored),
     took_ms: num(o.took_ms),
     model: str(o.model),
+    // A router (or a node owning some shards) that could not search every shard says so.
+    ...(o.partial === true ? { partial: true, missing_shards: missing } : {}),
   };
 }

@@ -65,6 +65,10 @@ export function Index({ state, width, height }: ViewProps) {
     text: pairs([
       ["memory: index", bytes(mem.index_bytes)],
       ["vectors", count(mem.index_vectors)],
+      // float32 row + int8 copy, when the backend reports it
+      ...(mem.bytes_per_vector === undefined
+        ? []
+        : ([["per vector", bytes(mem.bytes_per_vector)]] as [string, string][])),
       ["Redis used", bytes(mem.redis_used_bytes)],
     ]),
   });

@@ -6,7 +6,7 @@ import { Box } from "ink";
 import { Line } from "../components/Line.tsx";
 import { Prompt } from "../components/Prompt.tsx";
 import { Table } from "../components/Table.tsx";
-import { count, ms } from "../format.ts";
+import { count, ms, partialNote } from "../format.ts";
 import type { ViewProps } from "./props.ts";
 
 const IDLE_HELP = [
@@ -22,6 +22,7 @@ export function Knn({ state, width, height }: ViewProps) {
   const knn = ui.knn;
   const focused = ui.focus === "prompt" && ui.view === "knn";
   const neighbors = knn.result?.neighbors ?? [];
+  const partial = knn.status === "done" && knn.result?.partial === true;
   const status =
     knn.status === "pending"
       ? `searching “${knn.query}” …`
@@ -40,10 +41,11 @@ export function Knn({ state, width, height }: ViewProps) {
         hint="press / then type: free text, doc:<id> or @path/to/vector.json"
       />
       <Line tone={knn.status === "error" ? "bad" : "muted"}>{`k=${ui.k} (+/-) · ${status}`}</Line>
+      {partial ? <Line tone="warn">{partialNote(knn.result?.missing_shards)}</Line> : null}
       {knn.status === "done" && neighbors.length > 0 ? (
         <Table
           width={width}
-          height={Math.max(2, height - 2)}
+          height={Math.max(2, height - 2 - (partial ? 1 : 0))}
           selected={focused ? undefined : knn.selected}
           columns={[
             { header: "#", width: 3, align: "right" },

@@ -8,7 +8,7 @@ import { HealthCell } from "../components/HealthCell.tsx";
 import { Label, Line } from "../components/Line.tsx";
 import { Prompt } from "../components/Prompt.tsx";
 import { Sparkline } from "../components/Sparkline.tsx";
-import { count, fit, oneLine, pairs, REPLAY_HINT, rate } from "../format.ts";
+import { count, fit, oneLine, pairs, partialNote, REPLAY_HINT, rate } from "../format.ts";
 import { allHealth, live } from "../state/health.ts";
 import { dlqTotals, reachable } from "../state/selectors.ts";
 import { WORKERS, type WorkerSnapshot } from "../state/types.ts";
@@ -75,7 +75,7 @@ export function Overview({ state, width, height }: ViewProps) {
         : knn.status === "done"
           ? neighbors.length === 0
             ? `no neighbours for “${knn.query}”`
-            : `${neighbors.length} neighbours of “${knn.query}” (k=${state.ui.k}) — view 7 for details`
+            : `${neighbors.length} neighbours of “${knn.query}” (k=${state.ui.k})${knn.result?.partial ? ` — ${partialNote(knn.result.missing_shards)}` : ""} — view 7 for details`
           : `k=${state.ui.k} · free text, doc:<id> or @vector.json`;
 
   return (
