@@ -187,6 +187,25 @@ function checkBroker(b: string, name: string): string {
 
 const HTTP = ["http:", "https:"];
 
+/** `min.insync.replicas` for a replication factor: one replica may be lost, at most 2 required. */
+export function minInsync(replicationFactor: number): number {
+  return Math.max(1, Math.min(2, replicationFactor - 1));
+}
+
+/**
+ * The brokers to bootstrap from: with `KAFKA_BROKERS=N` > 1 and a single address `host:p`,
+ * the embedded cluster's `host:p` … `host:p+N-1`; otherwise the list as given.
+ */
+function bootstrapList(list: string[], brokers: number): string[] {
+  const [first] = list;
+  if (brokers === 1 || list.length !== 1 || first === undefined) return list;
+  const at = first.lastIndexOf(":");
+  const port = Number(first.slice(at + 1));
+  if (port + brokers - 1 > 65535)
+    throw new ConfigError("KAFKA_BROKERS", `${brokers} brokers from port ${port} pass 65535`);
+  return Array.from({ length: brokers }, (_, i) => `${first.slice(0, at)}:${port + i}`);
+}
+
 /** Every variable the pipeline, the scripts and the local stack read. */
 export const VARIABLES = {
   // Kafka
@@ -203,7 +222,20 @@ export const VARIABLES = {
     max: 1000,
     help: "partitions of the topics the project creates",
   }),
-  KAFKA_REPLICATION_FACTOR: int(1, { section: "kafka", min: 1, max: 10, help: "their replication factor" }),
+  KAFKA_REPLICATION_FACTOR: int((get) => Math.min(3, get("KAFKA_BROKERS")), {
+    section: "kafka",
+    min: 1,
+    max: 10,
+    doc: "`1`; `3` with `KAFKA_BROKERS=3`",
+    help: "their replication factor (at most the number of brokers)",
+  }),
+  KAFKA_MIN_INSYNC_REPLICAS: int((get) => minInsync(get("KAFKA_REPLICATION_FACTOR")), {
+    section: "kafka",
+    min: 1,
+    max: 10,
+    doc: "`1`; `2` from replication factor 3",
+    help: "their `min.insync.replicas`: replicas an `acks=all` write needs (at most the replication factor)",
+  }),
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, {
     section: "kafka",
     min: 1_000,
@@ -633,7 +665,13 @@ export const VARIABLES = {
     section: "local",
     help: "Kafka release fetched from Maven Central for the embedded broker",
   }),
-  KAFKA_HEAP: str("512m", { section: "local", help: "its JVM heap (`-Xms`/`-Xmx`)" }),
+  KAFKA_HEAP: str("512m", { section: "local", help: "its JVM heap (`-Xms`/`-Xmx`), per broker" }),
+  KAFKA_BROKERS: int(1, {
+    section: "local",
+    min: 1,
+    max: 9,
+    help: "brokers of the embedded KRaft cluster (`up --brokers`); with one `KAFKA_BOOTSTRAP_SERVERS` address `host:p`, they listen on `p` … `p+N-1`",
+  }),
   EMBED_START_TIMEOUT_SEC: num(90, {
     section: "local",
     min: 1,
@@ -674,14 +712,21 @@ export function loadConfig(env: Env = process.env) {
   }
   if (v("BACKEND_ROLE") === "router" && v("BACKEND_OWNERS").length === 0)
     throw new ConfigError("BACKEND_OWNERS", "BACKEND_ROLE=router needs the owners' URLs");
+  if (v("KAFKA_MIN_INSYNC_REPLICAS") > v("KAFKA_REPLICATION_FACTOR")) {
+    throw new ConfigError(
+      "KAFKA_MIN_INSYNC_REPLICAS",
+      `${v("KAFKA_MIN_INSYNC_REPLICAS")} is above KAFKA_REPLICATION_FACTOR (${v("KAFKA_REPLICATION_FACTOR")}): no write could succeed`,
+    );
+  }
   const stateDir = v("EMBED_STATE_DIR");
   return {
     kafka: {
-      brokers: v("KAFKA_BOOTSTRAP_SERVERS"),
+      brokers: bootstrapList(v("KAFKA_BOOTSTRAP_SERVERS"), v("KAFKA_BROKERS")),
       clientId: v("KAFKA_CLIENT_ID"),
       /** Partitions for topics the project creates. */
       partitions: v("KAFKA_TOPIC_PARTITIONS"),
       replicationFactor: v("KAFKA_REPLICATION_FACTOR"),
+      minInsyncReplicas: v("KAFKA_MIN_INSYNC_REPLICAS"),
       sessionTimeoutMs: v("KAFKA_SESSION_TIMEOUT_MS"),
       heartbeatIntervalMs: v("KAFKA_HEARTBEAT_INTERVAL_MS"),
       lagPollSec: v("KAFKA_LAG_POLL_SEC"),
@@ -824,6 +869,8 @@ export function loadConfig(env: Env = process.env) {
       cacheDir: v("EMBED_CACHE_DIR"),
       kafkaVersion: v("KAFKA_VERSION"),
       kafkaHeap: v("KAFKA_HEAP"),
+      /** Brokers of the embedded cluster `up` starts. */
+      kafkaBrokers: v("KAFKA_BROKERS"),
       startTimeoutSec: v("EMBED_START_TIMEOUT_SEC"),
     },
     logLevel: v("LOG_LEVEL"),

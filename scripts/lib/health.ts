@@ -3,8 +3,11 @@ import Redis from "ioredis";
 import { logLevel } from "kafkajs";
 import { createKafka } from "../../pipeline/io/kafka.ts";
 
-/** True when the brokers answer a metadata request within `timeoutMs`. */
-export async function kafkaHealthy(brokers: string[], timeoutMs = 3000): Promise<boolean> {
+/**
+ * True when the brokers answer a metadata request within `timeoutMs` (with `nodeId`, one that
+ * lists that node: registered with the controller quorum and unfenced).
+ */
+export async function kafkaHealthy(brokers: string[], timeoutMs = 3000, nodeId?: number): Promise<boolean> {
   const admin = createKafka(brokers, "rl-embeddings-probe", {
     connectionTimeout: timeoutMs,
     requestTimeout: timeoutMs,
@@ -14,7 +17,9 @@ export async function kafkaHealthy(brokers: string[], timeoutMs = 3000): Promise
   try {
     await withTimeout(admin.connect(), timeoutMs);
     const cluster = await withTimeout(admin.describeCluster(), timeoutMs);
-    return cluster.brokers.length > 0;
+    return nodeId === undefined
+      ? cluster.brokers.length > 0
+      : cluster.brokers.some((b) => b.nodeId === nodeId);
   } catch {
     return false;
   } finally {

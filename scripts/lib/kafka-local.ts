@@ -1,13 +1,14 @@
 /**
- * The embedded Kafka: a single-node KRaft broker+controller built from Maven Central
- * artifacts (`org.apache.kafka:kafka_2.13` and its runtime dependencies, log4j2 as the
- * logging binding), cached per version outside the repo, storage formatted once.
+ * The embedded Kafka: KRaft nodes (broker+controller each; one, or a cluster of N with a
+ * static controller quorum) built from Maven Central artifacts (`org.apache.kafka:kafka_2.13`
+ * and its runtime dependencies, log4j2 as the logging binding), cached per version outside
+ * the repo, each node's storage formatted once with the cluster's id.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
-import type { Config } from "../../pipeline/config.ts";
+import { type Config, minInsync } from "../../pipeline/config.ts";
 import { mavenJars } from "./maven.ts";
 import type { DaemonSpec } from "./procs.ts";
 import type { Progress } from "./progress.ts";
@@ -37,7 +38,30 @@ export function ensureKafkaJars(cfg: Config, progress: Progress): Promise<string
   );
 }
 
+/**
+ * One node of the embedded KRaft cluster: broker and controller in one process. Client ports
+ * run consecutively from the bootstrap port, controller ports right after them (one node:
+ * 9092 and 9093; three: 9092-9094 and 9095-9097).
+ */
+export interface KafkaNode {
+  id: number;
+  host: string;
+  port: number;
+  controllerPort: number;
+}
+
+export function kafkaNodes(count: number, host: string, port: number): KafkaNode[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: i + 1,
+    host,
+    port: port + i,
+    controllerPort: port + count + i,
+  }));
+}
+
 export interface KafkaLayout {
+  /** The cluster's folder (holds `cluster.id`); the node's own folder for a single node. */
+  clusterDir: string;
   dir: string;
   dataDir: string;
   properties: string;
@@ -45,9 +69,16 @@ export interface KafkaLayout {
   log: string;
 }
 
-export function kafkaLayout(cfg: Config, port: number): KafkaLayout {
-  const dir = join(cfg.local.stateDir, `kafka-${port}`);
+/**
+ * A single node keeps `<state>/kafka-<port>`; an N-node cluster lives in
+ * `<state>/kafka-<port>-x<N>/node-<id>`, so storage formatted for another quorum is never reused.
+ */
+export function kafkaLayout(cfg: Config, node: KafkaNode, count: number): KafkaLayout {
+  const first = node.port - node.id + 1;
+  const clusterDir = join(cfg.local.stateDir, count === 1 ? `kafka-${first}` : `kafka-${first}-x${count}`);
+  const dir = count === 1 ? clusterDir : join(clusterDir, `node-${node.id}`);
   return {
+    clusterDir,
     dir,
     dataDir: join(dir, "data"),
     properties: join(dir, "server.properties"),
@@ -56,31 +87,40 @@ export function kafkaLayout(cfg: Config, port: number): KafkaLayout {
   };
 }
 
-/** Writes the broker's config files (derived from the config on every start). */
-export function writeKafkaConfig(cfg: Config, layout: KafkaLayout, host: string, port: number): void {
+/** Writes a node's config files (derived from the config on every start). */
+export function writeKafkaConfig(
+  cfg: Config,
+  layout: KafkaLayout,
+  node: KafkaNode,
+  nodes: KafkaNode[],
+): void {
   mkdirSync(layout.dir, { recursive: true });
-  const controller = port + 1;
+  // Internal topics replicated like the project's (one node: 1, else up to 3, one loss tolerated):
+  // with fewer live replicas than their factor consumer groups never find a coordinator.
+  const rf = Math.min(3, nodes.length);
+  const isr = minInsync(rf);
   writeFileSync(
     layout.properties,
     [
       "# Written by scripts/up.ts on every start; edit pipeline/config.ts or the env instead.",
       "process.roles=broker,controller",
-      "node.id=1",
-      `controller.quorum.voters=1@${host}:${controller}`,
-      `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controller}`,
-      `advertised.listeners=PLAINTEXT://${host}:${port}`,
+      `node.id=${node.id}`,
+      `controller.quorum.voters=${nodes.map((n) => `${n.id}@${n.host}:${n.controllerPort}`).join(",")}`,
+      `listeners=PLAINTEXT://${node.host}:${node.port},CONTROLLER://${node.host}:${node.controllerPort}`,
+      `advertised.listeners=PLAINTEXT://${node.host}:${node.port}`,
       "controller.listener.names=CONTROLLER",
       "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
       "inter.broker.listener.name=PLAINTEXT",
       `log.dirs=${layout.dataDir}`,
       `num.partitions=${cfg.kafka.partitions}`,
-      // Single node: internal topics need replication 1 or consumer groups never find a coordinator.
-      "offsets.topic.replication.factor=1",
+      `default.replication.factor=${rf}`,
+      `min.insync.replicas=${isr}`,
+      `offsets.topic.replication.factor=${rf}`,
       "offsets.topic.num.partitions=3",
-      "transaction.state.log.replication.factor=1",
-      "transaction.state.log.min.isr=1",
-      "share.coordinator.state.topic.replication.factor=1",
-      "share.coordinator.state.topic.min.isr=1",
+      `transaction.state.log.replication.factor=${rf}`,
+      `transaction.state.log.min.isr=${isr}`,
+      `share.coordinator.state.topic.replication.factor=${rf}`,
+      `share.coordinator.state.topic.min.isr=${isr}`,
       "group.initial.rebalance.delay.ms=0",
       "auto.create.topics.enable=false",
       "delete.topic.enable=true",
@@ -132,10 +172,20 @@ export function newClusterId(random: (n: number) => Buffer = randomBytes): strin
   }
 }
 
-/** Formats the storage folder once (KRaft needs a cluster id before the first start). */
+/** The cluster id every node is formatted with, drawn once and kept in the cluster's folder. */
+function clusterIdOf(layout: KafkaLayout): string {
+  const file = join(layout.clusterDir, "cluster.id");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const id = newClusterId();
+  mkdirSync(layout.clusterDir, { recursive: true });
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+/** Formats a node's storage folder once (KRaft needs a cluster id before the first start). */
 export async function formatStorageOnce(cfg: Config, layout: KafkaLayout, libs: string): Promise<void> {
   if (existsSync(join(layout.dataDir, "meta.properties"))) return;
-  const clusterId = newClusterId();
+  const clusterId = clusterIdOf(layout);
   const args = [...javaArgs(cfg, layout, libs), "kafka.tools.StorageTool", "format", "-t", clusterId];
   const r = await $`java ${args} -c ${layout.properties}`.nothrow().quiet();
   if (r.exitCode !== 0) {
@@ -145,9 +195,15 @@ export async function formatStorageOnce(cfg: Config, layout: KafkaLayout, libs: 
   }
 }
 
-export function kafkaDaemon(cfg: Config, layout: KafkaLayout, libs: string, address: string): DaemonSpec {
+export function kafkaDaemon(
+  cfg: Config,
+  layout: KafkaLayout,
+  libs: string,
+  name: string,
+  address: string,
+): DaemonSpec {
   return {
-    name: "kafka",
+    name,
     cmd: "java",
     args: [...javaArgs(cfg, layout, libs), "kafka.Kafka", layout.properties],
     marker: ["kafka.Kafka", layout.properties],

@@ -25,16 +25,21 @@ export function portOpen(host: string, port: number, timeoutMs = 500): Promise<b
   });
 }
 
-/** A free TCP port on 127.0.0.1 (with `pair`, the next port is free too, e.g. Kafka's controller). */
-export function freePort(pair = false): number {
+/**
+ * A free TCP port on 127.0.0.1. With `pair`, the next port is free too (Kafka's controller);
+ * with a number n, the n consecutive ports from it (a Kafka cluster's client and controller ports).
+ */
+export function freePort(pair: boolean | number = false): number {
+  const span = pair === true ? 2 : pair === false ? 1 : pair;
   for (let attempt = 0; attempt < 50; attempt++) {
     const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const port = s.port;
     s.stop(true);
-    if (!pair) return port;
+    if (port + span - 1 > 65535) continue;
     try {
-      const s2 = Bun.listen({ hostname: "127.0.0.1", port: port + 1, socket: { data() {} } });
-      s2.stop(true);
+      for (let i = 1; i < span; i++) {
+        Bun.listen({ hostname: "127.0.0.1", port: port + i, socket: { data() {} } }).stop(true);
+      }
       return port;
     } catch {}
   }

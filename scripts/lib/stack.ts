@@ -10,12 +10,14 @@ import { kafkaHealthy, redisHealthy } from "./health.ts";
 import {
   ensureKafkaJars,
   formatStorageOnce,
+  type KafkaLayout,
   kafkaDaemon,
   kafkaLayout,
+  kafkaNodes,
   writeKafkaConfig,
 } from "./kafka-local.ts";
 import { isLoopback, splitHostPort } from "./net.ts";
-import { type DaemonSpec, readRecord } from "./procs.ts";
+import { type DaemonSpec, listRecords, readRecord } from "./procs.ts";
 import { type Progress, ScriptError, step } from "./progress.ts";
 import { ensureRedisServer, redisDaemon } from "./redis-local.ts";
 import { sparkDaemon, sparkProcessRunning } from "./spark-local.ts";
@@ -36,34 +38,67 @@ export interface Component {
   local: boolean;
   /** Loopback ports a local start binds (checked free before starting). */
   ports: number[];
+  /**
+   * Components of one group are all started before any is waited for (a KRaft node becomes
+   * healthy only once a majority of the controller quorum runs).
+   */
+  group?: string;
   healthy(): Promise<boolean>;
   /** Prepares (fetch, install, format) and returns what to run. */
   prepare(): Promise<DaemonSpec>;
 }
 
-function kafkaComponent(cfg: Config): Component {
-  const single = cfg.kafka.brokers.length === 1 ? cfg.kafka.brokers[0] : undefined;
-  const hp = single ? splitHostPort(single) : undefined;
-  return {
-    name: "kafka",
-    tier: "infra",
-    address: cfg.kafka.brokers.join(","),
-    envVar: "KAFKA_BOOTSTRAP_SERVERS",
-    local: hp !== undefined && isLoopback(hp.host),
-    ports: hp ? [hp.port, hp.port + 1] : [],
-    healthy: () => kafkaHealthy(cfg.kafka.brokers),
-    async prepare() {
-      if (!hp || !single) throw new Error("unreachable: kafka is not local");
-      const libs = await step(`Fetching Kafka ${cfg.local.kafkaVersion} jars (Maven)`, (p: Progress) =>
-        ensureKafkaJars(cfg, p),
-      );
-      const layout = kafkaLayout(cfg, hp.port);
-      const host = hp.host === "localhost" ? "127.0.0.1" : hp.host;
-      writeKafkaConfig(cfg, layout, host, hp.port);
-      await formatStorageOnce(cfg, layout, libs);
-      return kafkaDaemon(cfg, layout, libs, single);
-    },
-  };
+/**
+ * Kafka: the brokers named by KAFKA_BOOTSTRAP_SERVERS, local when they are the loopback nodes
+ * of the embedded cluster (KAFKA_BROKERS of them, consecutive ports): one component per node,
+ * `kafka` for a single one, `kafka-<id>` in a cluster. Otherwise one external component.
+ */
+function kafkaComponents(cfg: Config): Component[] {
+  const count = cfg.local.kafkaBrokers;
+  const first = splitHostPort(cfg.kafka.brokers[0] as string);
+  const host = first.host === "localhost" ? "127.0.0.1" : first.host;
+  const nodes = kafkaNodes(count, host, first.port);
+  const addresses = nodes.map((n) => `${first.host}:${n.port}`);
+  const local = isLoopback(first.host) && cfg.kafka.brokers.join(",") === addresses.join(",");
+  const base = { tier: "infra" as const, group: "kafka", envVar: "KAFKA_BOOTSTRAP_SERVERS" };
+  if (!local) {
+    return [
+      {
+        ...base,
+        name: "kafka",
+        address: cfg.kafka.brokers.join(","),
+        local: false,
+        ports: [],
+        healthy: () => kafkaHealthy(cfg.kafka.brokers),
+        prepare: () => Promise.reject(new Error("unreachable: kafka is not local")),
+      },
+    ];
+  }
+  return nodes.map((node, i) => {
+    const name = count === 1 ? "kafka" : `kafka-${node.id}`;
+    const address = addresses[i] as string;
+    return {
+      ...base,
+      name,
+      address,
+      local: true,
+      ports: [node.port, node.controllerPort],
+      healthy: () => kafkaHealthy([address], 3000, count === 1 ? undefined : node.id),
+      async prepare() {
+        const libs = await step(`Fetching Kafka ${cfg.local.kafkaVersion} jars (Maven)`, (p: Progress) =>
+          ensureKafkaJars(cfg, p),
+        );
+        // Every node's config is written and its storage formatted (once, in parallel: a JVM
+        // start each) when the first is prepared; all are formatted with the cluster's id.
+        const layouts = nodes.map((n) => kafkaLayout(cfg, n, count));
+        for (const [j, n] of nodes.entries()) writeKafkaConfig(cfg, layouts[j] as KafkaLayout, n, nodes);
+        await step(`Formatting Kafka storage (once) under ${layouts[0]?.clusterDir}`, () =>
+          Promise.all(layouts.map((l) => formatStorageOnce(cfg, l, libs))),
+        );
+        return kafkaDaemon(cfg, layouts[i] as KafkaLayout, libs, name, address);
+      },
+    };
+  });
 }
 
 function redisComponent(cfg: Config): Component | undefined {
@@ -98,6 +133,9 @@ export function stackEnv(
   const defaults = stackDefaults(base.local.stateDir);
   // A stack brought up with --spark stays on Spark (even if the job died) until `down`.
   if (readRecord(base.local.stateDir, SPARK_COMPONENT)) defaults.PARSE_ENGINE = "spark";
+  // Likewise a Kafka cluster stays a cluster for status, down and the workers up starts.
+  const nodes = listRecords(base.local.stateDir).filter((r) => /^kafka-\d+$/.test(r.name)).length;
+  if (nodes > 1) defaults.KAFKA_BROKERS = String(nodes);
   const out = { ...env };
   for (const [k, v] of Object.entries(defaults)) if (out[k] === undefined) out[k] = v;
   return out;
@@ -213,7 +251,7 @@ function sparkComponent(cfg: Config): Component {
 
 export function components(cfg: Config, tiers: Tier[] = ["infra", "pipeline"]): Component[] {
   const all = [
-    kafkaComponent(cfg),
+    ...kafkaComponents(cfg),
     redisComponent(cfg),
     infermeshComponent(cfg),
     cfg.spark.engine === "spark"

@@ -1,10 +1,13 @@
 import { createKafka } from "../../pipeline/io/kafka.ts";
+import { ScriptError } from "./progress.ts";
 
 export interface TopicSpec {
   brokers: string[];
   topics: string[];
   partitions: number;
   replicationFactor: number;
+  /** `min.insync.replicas` of the topics created (the broker's default when absent). */
+  minInsyncReplicas?: number;
 }
 
 /** Creates missing topics (existing ones are left as they are); returns those created. */
@@ -15,6 +18,13 @@ export async function ensureTopics(spec: TopicSpec): Promise<string[]> {
     const existing = new Set(await admin.listTopics());
     const missing = spec.topics.filter((t) => !existing.has(t));
     if (missing.length > 0) {
+      const { brokers } = await admin.describeCluster();
+      if (spec.replicationFactor > brokers.length) {
+        throw new ScriptError(
+          `replication factor ${spec.replicationFactor} needs at least ${spec.replicationFactor} brokers, ` +
+            `but ${spec.brokers.join(",")} has ${brokers.length}: lower KAFKA_REPLICATION_FACTOR or start more (KAFKA_BROKERS)`,
+        );
+      }
       // Leaders are awaited below: kafkajs' own wait gives up after a few metadata errors.
       await admin.createTopics({
         waitForLeaders: false,
@@ -22,6 +32,10 @@ export async function ensureTopics(spec: TopicSpec): Promise<string[]> {
           topic,
           numPartitions: spec.partitions,
           replicationFactor: spec.replicationFactor,
+          configEntries:
+            spec.minInsyncReplicas === undefined
+              ? []
+              : [{ name: "min.insync.replicas", value: String(spec.minInsyncReplicas) }],
         })),
       });
     }

@@ -2,7 +2,15 @@
 import { existsSync, rmSync } from "node:fs";
 import { type Config, projectTopics } from "../../pipeline/config.ts";
 import { portOpen } from "./net.ts";
-import { isRunning, readRecord, removeRecord, startDaemon, stopProcess, tail } from "./procs.ts";
+import {
+  isRunning,
+  readRecord,
+  removeRecord,
+  type Started,
+  startDaemon,
+  stopProcess,
+  tail,
+} from "./procs.ts";
 import { info, ScriptError, step, waitUntil } from "./progress.ts";
 import { prepareSparkRuntime } from "./spark-local.ts";
 import { type Component, components, PARSE_COMPONENT, SPARK_COMPONENT, type Tier } from "./stack.ts";
@@ -14,8 +22,14 @@ export interface UpResult {
   topicsCreated: string[];
 }
 
-/** Brings one component to health: reuse what answers, start what is local, fail otherwise. */
-async function ensureComponent(cfg: Config, c: Component): Promise<"started" | "reused"> {
+/** A component being started: wait for it with {@link untilHealthy}. */
+interface Launch {
+  c: Component;
+  started: Started;
+}
+
+/** Brings one component towards health: reuse what answers, start what is local, fail otherwise. */
+async function launch(cfg: Config, c: Component): Promise<"reused" | Launch> {
   if (await c.healthy()) {
     const rec = readRecord(cfg.local.stateDir, c.name);
     const owner = rec && isRunning(rec) ? `pid ${rec.pid}` : "not started by up";
@@ -30,12 +44,9 @@ async function ensureComponent(cfg: Config, c: Component): Promise<"started" | "
   }
   const stale = readRecord(cfg.local.stateDir, c.name);
   if (stale && isRunning(stale)) {
-    // Ours, running but not healthy (still starting, or wedged): give it the start timeout.
-    const ok = await step(`Waiting for ${c.name} (pid ${stale.pid}) at ${c.address}`, () =>
-      waitUntil(() => c.healthy(), cfg.local.startTimeoutSec),
-    );
-    if (ok) return "reused";
-    await stopProcess(stale);
+    // Ours, running but not healthy (still starting, or wedged): wait for it with the others.
+    info(`… ${c.name} (pid ${stale.pid}) runs but does not answer yet at ${c.address}`);
+    return { c, started: { record: stale, exited: () => !isRunning(stale) } };
   }
   if (stale) removeRecord(cfg.local.stateDir, c.name);
   for (const port of c.ports) {
@@ -48,8 +59,13 @@ async function ensureComponent(cfg: Config, c: Component): Promise<"started" | "
   }
   const spec = await c.prepare();
   const started = startDaemon(cfg.local.stateDir, spec);
+  info(`Starting ${c.name} at ${c.address} (pid ${started.record.pid}, log ${started.record.log})`);
+  return { c, started };
+}
+
+async function untilHealthy(cfg: Config, { c, started }: Launch): Promise<void> {
   const rec = started.record;
-  await step(`Starting ${c.name} at ${c.address} (pid ${rec.pid}, log ${rec.log})`, async () => {
+  await step(`Waiting for ${c.name} at ${c.address} (pid ${rec.pid})`, async () => {
     if (await waitUntil(() => c.healthy(), cfg.local.startTimeoutSec, { giveUp: started.exited })) return;
     const exited = started.exited();
     await stopProcess(rec);
@@ -59,7 +75,17 @@ async function ensureComponent(cfg: Config, c: Component): Promise<"started" | "
         `Last lines of ${rec.log}:\n${tail(rec.log)}`,
     );
   });
-  return "started";
+}
+
+/** Consecutive components of one group (a single one when it has none), in start order. */
+function batches(list: Component[]): Component[][] {
+  const out: Component[][] = [];
+  for (const c of list) {
+    const last = out.at(-1);
+    if (c.group && last?.[0]?.group === c.group) last.push(c);
+    else out.push([c]);
+  }
+  return out;
 }
 
 /**
@@ -91,10 +117,18 @@ async function switchParseEngine(cfg: Config): Promise<void> {
 export async function up(cfg: Config, tiers: Tier[]): Promise<UpResult> {
   const result: UpResult = { started: [], reused: [], topicsCreated: [] };
   if (tiers.includes("pipeline")) await switchParseEngine(cfg);
-  for (const c of components(cfg, tiers)) {
-    const how = await ensureComponent(cfg, c);
-    result[how].push(c.name);
-    if (c.name === "kafka") {
+  for (const batch of batches(components(cfg, tiers))) {
+    const launched: Launch[] = [];
+    for (const c of batch) {
+      const how = await launch(cfg, c);
+      if (how === "reused") result.reused.push(c.name);
+      else launched.push(how);
+    }
+    for (const l of launched) {
+      await untilHealthy(cfg, l);
+      result.started.push(l.c.name);
+    }
+    if (batch[0]?.group === "kafka") {
       const topics = projectTopics(cfg);
       result.topicsCreated = await step(`Ensuring topics ${topics.join(", ")}`, () =>
         ensureTopics({
@@ -102,6 +136,7 @@ export async function up(cfg: Config, tiers: Tier[]): Promise<UpResult> {
           topics,
           partitions: cfg.kafka.partitions,
           replicationFactor: cfg.kafka.replicationFactor,
+          minInsyncReplicas: cfg.kafka.minInsyncReplicas,
         }),
       );
     }
