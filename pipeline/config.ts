@@ -377,8 +377,37 @@ export const VARIABLES = {
     section: "spark",
     help: "pyspark (PyPI) and `spark-sql-kafka-0-10_2.13` (Maven Central) release",
   }),
-  SPARK_MASTER: str("local[2]", { section: "spark", help: "Spark master of the job" }),
+  SPARK_MASTER: str("local[2]", {
+    section: "spark",
+    help: "Spark master of the job: `local[N]` in the job's process, or `spark://host:port` of a standalone cluster (on 127.0.0.1 `up --spark` starts its master and one worker)",
+  }),
   SPARK_DRIVER_MEMORY: str("1g", { section: "spark", help: "driver memory" }),
+  SPARK_EXECUTOR_MEMORY: str("512m", {
+    section: "spark",
+    help: "memory of each executor on a standalone cluster",
+  }),
+  SPARK_MASTER_WEBUI_PORT: int(8088, {
+    section: "spark",
+    min: 1,
+    max: 65535,
+    help: "the local standalone master's web UI (`/json/` lists its workers and applications)",
+  }),
+  SPARK_WORKER_WEBUI_PORT: int(8089, {
+    section: "spark",
+    min: 1,
+    max: 65535,
+    help: "the local standalone worker's web UI",
+  }),
+  SPARK_WORKER_CORES: int(2, {
+    section: "spark",
+    min: 1,
+    max: 1024,
+    help: "cores the local standalone worker offers",
+  }),
+  SPARK_WORKER_MEMORY: str("1g", {
+    section: "spark",
+    help: "memory the local standalone worker offers its executors",
+  }),
   SPARK_UI_PORT: int(4041, {
     section: "spark",
     min: 1,
@@ -848,6 +877,13 @@ export function loadConfig(env: Env = process.env) {
       version: v("SPARK_VERSION"),
       master: v("SPARK_MASTER"),
       driverMemory: v("SPARK_DRIVER_MEMORY"),
+      executorMemory: v("SPARK_EXECUTOR_MEMORY"),
+      standalone: {
+        masterWebUiPort: v("SPARK_MASTER_WEBUI_PORT"),
+        workerWebUiPort: v("SPARK_WORKER_WEBUI_PORT"),
+        workerCores: v("SPARK_WORKER_CORES"),
+        workerMemory: v("SPARK_WORKER_MEMORY"),
+      },
       uiPort: v("SPARK_UI_PORT"),
       checkpoint: v("VEC_CHECKPOINT"),
       triggerSec: v("SPARK_TRIGGER_SEC"),

@@ -52,6 +52,7 @@ SETTINGS = (
     ("VEC_CHECKPOINT", "checkpoint folder"),
     ("SPARK_MASTER", "e.g. local[2]"),
     ("SPARK_DRIVER_MEMORY", "e.g. 1g"),
+    ("SPARK_EXECUTOR_MEMORY", "memory of each executor on a standalone cluster, e.g. 512m"),
     ("SPARK_UI_PORT", "Spark UI / REST API port on 127.0.0.1"),
     ("SPARK_JARS", "the Kafka connector jars, comma list"),
     ("SPARK_TRIGGER_SEC", "micro-batch interval, seconds (0 = back to back)"),
@@ -96,6 +97,7 @@ def read_settings(env):
         "checkpoint": s["VEC_CHECKPOINT"],
         "master": s["SPARK_MASTER"],
         "driver_memory": s["SPARK_DRIVER_MEMORY"],
+        "executor_memory": s["SPARK_EXECUTOR_MEMORY"],
         "ui_port": s["SPARK_UI_PORT"],
         "jars": s["SPARK_JARS"],
         "trigger_sec": float(s["SPARK_TRIGGER_SEC"]),
@@ -371,6 +373,7 @@ def build_session(cfg):
         SparkSession.builder.appName("kafka_vectorizer")
         .master(cfg["master"])
         .config("spark.driver.memory", cfg["driver_memory"])
+        .config("spark.executor.memory", cfg["executor_memory"])
         .config("spark.jars", cfg["jars"])
         .config("spark.ui.port", cfg["ui_port"])
         .config("spark.port.maxRetries", "0")

@@ -76,6 +76,8 @@ export interface DaemonSpec {
   args: string[];
   /** Arguments that identify this process in /proc/<pid>/cmdline. */
   marker: string[];
+  /** What its cmdline starts with when `cmd` execs another program (Spark's `spark-class` runs `java`). */
+  execs?: string;
   address: string;
   log: string;
   cwd?: string;
@@ -112,7 +114,7 @@ export function startDaemon(stateDir: string, spec: DaemonSpec): Started {
   const rec: ProcRecord = {
     name: spec.name,
     pid: child.pid,
-    command: [spec.cmd.split("/").pop() ?? spec.cmd, ...spec.marker],
+    command: [spec.execs ?? spec.cmd.split("/").pop() ?? spec.cmd, ...spec.marker],
     address: spec.address,
     log: spec.log,
     startedAt: new Date().toISOString(),

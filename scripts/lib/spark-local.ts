@@ -1,8 +1,10 @@
 /**
  * The Spark parse job's runtime, cached per Spark version under `<cacheDir>/spark-<version>/`:
  * a Python venv with pyspark (and redis-py for the DLQ stream) from PyPI, and the Kafka
- * connector's four jars from Maven Central. Plus the process spec `up --spark` starts
- * (pipeline/spark/spark_vectorize.py, every setting passed from pipeline/config.ts).
+ * connector's four jars from Maven Central. Plus the process specs `up --spark` starts: the
+ * job (pipeline/spark/spark_vectorize.py, every setting passed from pipeline/config.ts) and,
+ * when SPARK_MASTER is a `spark://` URL on this machine, a standalone master and one worker
+ * from the same pyspark installation (its `bin/spark-class`).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -161,6 +163,7 @@ export function sparkJobEnv(
     VEC_CHECKPOINT: cfg.spark.checkpoint,
     SPARK_MASTER: cfg.spark.master,
     SPARK_DRIVER_MEMORY: cfg.spark.driverMemory,
+    SPARK_EXECUTOR_MEMORY: cfg.spark.executorMemory,
     SPARK_UI_PORT: String(cfg.spark.uiPort),
     SPARK_JARS: jars.join(","),
     SPARK_TRIGGER_SEC: String(cfg.spark.triggerSec),
@@ -205,6 +208,117 @@ export async function sparkDaemon(cfg: Config, log: string): Promise<DaemonSpec>
     log,
     env: sparkJobEnv(cfg, jars, python, offsets),
   };
+}
+
+/** The standalone master SPARK_MASTER names (`spark://host:port`); undefined for `local[N]`. */
+export function standaloneMaster(cfg: Config): { host: string; port: number; local: boolean } | undefined {
+  const m = /^spark:\/\/([^:/]+):(\d+)\/?$/.exec(cfg.spark.master);
+  if (!m) return undefined;
+  const host = m[1] as string;
+  return { host, port: Number(m[2]), local: ["127.0.0.1", "localhost", "::1"].includes(host) };
+}
+
+/** pyspark's `bin/spark-class` in the venv (it launches Spark's JVM classes). */
+function sparkClass(cfg: Config): string {
+  const lib = join(sparkHome(cfg), "venv", "lib");
+  const py = readdirSync(lib).find((d) =>
+    existsSync(join(lib, d, "site-packages", "pyspark", "bin", "spark-class")),
+  );
+  if (!py)
+    throw new ScriptError(
+      `pyspark's bin/spark-class is missing under ${lib}: remove ${sparkHome(cfg)} and retry`,
+    );
+  return join(lib, py, "site-packages", "pyspark", "bin", "spark-class");
+}
+
+/** The environment of the standalone daemons: loopback, small heaps, logs to the daemon's log. */
+function daemonEnv(): Record<string, string> {
+  return { SPARK_LOCAL_IP: "127.0.0.1", SPARK_DAEMON_MEMORY: "256m", SPARK_NO_DAEMONIZE: "1" };
+}
+
+/** The local standalone master (`org.apache.spark.deploy.master.Master`) of SPARK_MASTER. */
+export async function sparkMasterDaemon(cfg: Config, log: string): Promise<DaemonSpec> {
+  await prepareSparkRuntime(cfg);
+  const master = standaloneMaster(cfg) as { host: string; port: number };
+  const { masterWebUiPort } = cfg.spark.standalone;
+  const cls = "org.apache.spark.deploy.master.Master";
+  return {
+    name: "spark-master",
+    cmd: sparkClass(cfg),
+    args: [
+      cls,
+      "--host",
+      master.host,
+      "--port",
+      String(master.port),
+      "--webui-port",
+      String(masterWebUiPort),
+    ],
+    execs: "java",
+    marker: [cls, "--port", String(master.port)],
+    address: `${master.host}:${master.port} (web UI ${master.host}:${masterWebUiPort})`,
+    log,
+    env: daemonEnv(),
+  };
+}
+
+/** One local standalone worker (`org.apache.spark.deploy.worker.Worker`) registered with the master. */
+export async function sparkWorkerDaemon(cfg: Config, log: string): Promise<DaemonSpec> {
+  await prepareSparkRuntime(cfg);
+  const master = standaloneMaster(cfg) as { host: string; port: number };
+  const { workerWebUiPort, workerCores, workerMemory } = cfg.spark.standalone;
+  const work = join(cfg.local.stateDir, "spark", "work");
+  mkdirSync(work, { recursive: true });
+  const cls = "org.apache.spark.deploy.worker.Worker";
+  return {
+    name: "spark-worker",
+    cmd: sparkClass(cfg),
+    args: [
+      cls,
+      `spark://${master.host}:${master.port}`,
+      "--host",
+      master.host,
+      "--cores",
+      String(workerCores),
+      "--memory",
+      workerMemory,
+      "--webui-port",
+      String(workerWebUiPort),
+      "--work-dir",
+      work,
+    ],
+    execs: "java",
+    marker: [cls, "--webui-port", String(workerWebUiPort)],
+    address: `${master.host}:${workerWebUiPort} (web UI; ${workerCores} cores, ${workerMemory})`,
+    log,
+    env: daemonEnv(),
+  };
+}
+
+/** What the standalone master's `/json/` says: alive, and its alive workers' web UI ports. */
+export async function standaloneState(
+  cfg: Config,
+): Promise<{ alive: boolean; workerUiPorts: number[] } | undefined> {
+  const master = standaloneMaster(cfg);
+  if (!master) return undefined;
+  try {
+    const res = await fetch(`http://${master.host}:${cfg.spark.standalone.masterWebUiPort}/json/`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    if (!res.ok) return undefined;
+    const body = (await res.json()) as {
+      status?: string;
+      workers?: { state?: string; webuiaddress?: string }[];
+    };
+    return {
+      alive: body.status === "ALIVE",
+      workerUiPorts: (body.workers ?? [])
+        .filter((w) => w.state === "ALIVE")
+        .map((w) => Number(new URL(w.webuiaddress ?? "http://x:0").port)),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The seed's probe (`pgrep -f spark_vectorize.py`): some process runs the job. */

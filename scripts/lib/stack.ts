@@ -20,7 +20,14 @@ import { isLoopback, splitHostPort } from "./net.ts";
 import { type DaemonSpec, listRecords, readRecord } from "./procs.ts";
 import { type Progress, ScriptError, step } from "./progress.ts";
 import { ensureRedisServer, redisDaemon } from "./redis-local.ts";
-import { sparkDaemon, sparkProcessRunning } from "./spark-local.ts";
+import {
+  sparkDaemon,
+  sparkMasterDaemon,
+  sparkProcessRunning,
+  sparkWorkerDaemon,
+  standaloneMaster,
+  standaloneState,
+} from "./spark-local.ts";
 
 export type Tier = "infra" | "pipeline";
 
@@ -249,11 +256,50 @@ function sparkComponent(cfg: Config): Component {
   };
 }
 
+/**
+ * A standalone Spark master and one worker on this machine, when SPARK_MASTER is a loopback
+ * `spark://` URL (started from the job's pyspark before the job); none for `local[N]` or a
+ * master elsewhere (the job connects to it as it is).
+ */
+function standaloneComponents(cfg: Config): Component[] {
+  const master = standaloneMaster(cfg);
+  if (!master?.local) return [];
+  const { masterWebUiPort, workerWebUiPort } = cfg.spark.standalone;
+  const state = () => standaloneState(cfg);
+  const daemon = (name: string, spec: (c: Config, log: string) => Promise<DaemonSpec>) => () => {
+    mkdirSync(join(cfg.local.stateDir, "logs"), { recursive: true });
+    return spec(cfg, logFile(cfg, name));
+  };
+  return [
+    {
+      name: "spark-master",
+      tier: "pipeline",
+      address: `${master.host}:${master.port} (web UI ${master.host}:${masterWebUiPort})`,
+      envVar: "SPARK_MASTER / SPARK_MASTER_WEBUI_PORT",
+      local: true,
+      ports: [master.port, masterWebUiPort],
+      healthy: async () => (await state())?.alive === true,
+      prepare: daemon("spark-master", sparkMasterDaemon),
+    },
+    {
+      name: "spark-worker",
+      tier: "pipeline",
+      address: `${master.host}:${workerWebUiPort} (web UI)`,
+      envVar: "SPARK_WORKER_WEBUI_PORT",
+      local: true,
+      ports: [workerWebUiPort],
+      healthy: async () => (await state())?.workerUiPorts.includes(workerWebUiPort) === true,
+      prepare: daemon("spark-worker", sparkWorkerDaemon),
+    },
+  ];
+}
+
 export function components(cfg: Config, tiers: Tier[] = ["infra", "pipeline"]): Component[] {
   const all = [
     ...kafkaComponents(cfg),
     redisComponent(cfg),
     infermeshComponent(cfg),
+    ...(cfg.spark.engine === "spark" ? standaloneComponents(cfg) : []),
     cfg.spark.engine === "spark"
       ? sparkComponent(cfg)
       : workerComponent(cfg, PARSE_COMPONENT, "parse.ts", cfg.parse.metricsHost, cfg.parse.metricsPort, {

@@ -1,8 +1,10 @@
 /**
  * `up --spark` as an operator runs it, on a private state folder, topics and ports (the
- * suite's Kafka and Redis): parse switches from the Bun worker to the Spark job without
- * losing or repeating records, records flow through Spark to `embeddings`, the backend shows
- * the real driver, the choice sticks until `down`, and `down` leaves nothing running.
+ * suite's Kafka and Redis), with `SPARK_MASTER=spark://127.0.0.1:<port>`: `up` starts a
+ * standalone master and a worker from the job's pyspark, then the job on them. Parse switches
+ * from the Bun worker to the Spark job without losing or repeating records, records flow
+ * through Spark to `embeddings`, the backend and the console show the driver and the worker's
+ * executor, the choice sticks until `down`, and `down` leaves nothing running.
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -58,6 +60,9 @@ beforeAll(async () => {
     INDEX_METRICS_PORT: String(freePort()),
     BACKEND_PORT: String(freePort()),
     SPARK_UI_PORT: String(uiPort),
+    SPARK_MASTER: `spark://127.0.0.1:${freePort()}`,
+    SPARK_MASTER_WEBUI_PORT: String(freePort()),
+    SPARK_WORKER_WEBUI_PORT: String(freePort()),
     SPARK_VECTOR_UI_URL: `http://127.0.0.1:${uiPort}/api/v1`,
   };
   out = await collect(
@@ -87,10 +92,14 @@ test("up starts the Bun parse worker; up --spark replaces it and picks up where 
   const r = await runScript("up", ["--spark"], env);
   expect(r.code).toBe(0);
   expect(r.stderr).toContain("Stopping parse");
+  expect(r.stderr).toContain("Starting spark-master");
+  expect(r.stderr).toContain("Starting spark-worker");
   expect(r.stderr).toContain("Starting spark-vectorizer");
   const st = await status();
   expect(st.parse).toBeUndefined();
-  expect(st["spark-vectorizer"]).toMatchObject({ healthy: true, state: "managed" });
+  for (const name of ["spark-master", "spark-worker", "spark-vectorizer"]) {
+    expect(st[name]).toMatchObject({ healthy: true, state: "managed" });
+  }
 
   expect((await runScript("replay", [fixture("paraphrase-stream.jsonl")], env)).code).toBe(0);
   const b = okIds("paraphrase-stream.jsonl");
@@ -113,8 +122,12 @@ test("the backend streams the real driver and the job's counters", async () => {
   const first = (name: string, ok?: (e: Record<string, unknown>) => boolean) =>
     firstEvent(`http://127.0.0.1:${env.BACKEND_PORT}/api/${name}/stream`, ok);
   const spark = await first("spark", (e) => e.status !== "unreachable");
-  expect(spark).toMatchObject({ status: "running", master: "local[2]" });
+  expect(spark).toMatchObject({ status: "running", master: env.SPARK_MASTER });
   expect(spark.applications).toContainEqual(expect.objectContaining({ name: "kafka_vectorizer" }));
+  // The driver and the standalone worker's executor, which has the worker's 2 cores.
+  const executors = spark.executors as { id: string; totalCores: number; isActive: boolean }[];
+  expect(executors.map((e) => e.id).sort()).toEqual(["0", "driver"]);
+  expect(executors.find((e) => e.id === "0")).toMatchObject({ totalCores: 2, isActive: true });
   const parse = await first("parse");
   // Only the second fixture went through Spark (it started from the Bun worker's offsets).
   expect(parse.metrics).toMatchObject({
@@ -127,14 +140,15 @@ test("the backend streams the real driver and the job's counters", async () => {
 test("the console shows parse on Spark, and the Spark view the real driver", async () => {
   const tui = await openConsole(`http://127.0.0.1:${env.BACKEND_PORT}`);
   try {
-    fitsPane(await tui.showing("the overview", [/parse\s+running \(Spark\)/, /Spark\s+running · 1 exec/]));
+    fitsPane(await tui.showing("the overview", [/parse\s+running \(Spark\)/, /Spark\s+running · 2 exec/]));
     await tui.key("2");
     const view = await tui.showing("the Spark view", [
-      /app kafka_vectorizer \(local-\d+\) · master local\[2\]/,
+      /app kafka_vectorizer \(app-[\d-]+\) · master spark:\/\/127\.0\.0\.1:\d+/,
       /cores 2 · memory/,
       /input rows\/s/,
       /processing rows\/s/,
-      /driver\s+127\.0\.0\.1:\d+\s+2\s/,
+      /driver\s+127\.0\.0\.1:\d+\s+0\s/,
+      /\b0\s+127\.0\.0\.1:\d+\s+2\s/,
     ]);
     fitsPane(view);
     await tui.key("3");
@@ -151,14 +165,21 @@ test("the stack stays on Spark: a plain up reuses it and starts nothing", async 
   expect(r.stderr).toContain("spark-vectorizer already answers");
 });
 
-test("down stops the job, its JVM included", async () => {
-  const pid = (await status())["spark-vectorizer"]?.pid;
+test("down stops the job, its JVM included, the worker with its executor, and the master", async () => {
+  const st0 = await status();
+  const pid = st0["spark-vectorizer"]?.pid;
   expect(pid).toBeGreaterThan(0);
-  const procs = processTree(pid as number);
-  expect(procs.length).toBeGreaterThan(1); // python and the driver's JVM
+  const job = processTree(pid as number);
+  expect(job.length).toBeGreaterThan(1); // python and the driver's JVM
+  // The executor's JVM is started by a thread of the worker's: /proc lists it under that thread.
+  const worker = st0["spark-worker"]?.pid as number;
+  expect(alive(worker)).toBe(true);
+  const procs = [...job, worker, st0["spark-master"]?.pid as number];
   const r = await runScript("down", [], env);
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/spark-vectorizer \(pid \d+\): stopped/);
+  expect(r.stdout).toMatch(/spark-worker \(pid \d+\): stopped/);
+  expect(r.stdout).toMatch(/spark-master \(pid \d+\): stopped/);
   await eventually("no process left", () => procs.every((p) => !alive(p)), 30_000);
   const st = await status();
   expect(st["spark-vectorizer"]).toBeUndefined(); // back to the default engine
