@@ -84,7 +84,7 @@ function transactionalParquet<T, W>(
     `^\\.${escapeRegExp(o.prefix)}-\\d{8}T\\d{9}Z-${escapeRegExp(instanceId)}-t(\\d+)-\\d+\\.(pending|tmp)$`,
   );
   let staged: ConvertedRow[] = [];
-  let prepared: { seq: number; files: string[] } | undefined;
+  let prepared: { seq: number; files: string[]; bytes: number } | undefined;
   const counters = {
     files_written: 0,
     rows_written: 0,
@@ -102,16 +102,19 @@ function transactionalParquet<T, W>(
     if (files.length > 0) await syncDir(o.dir);
   }
 
-  /** Renames `.<base>.pending` to `<base>.parquet` (already renamed: nothing to do). */
-  async function publishFiles(files: string[]): Promise<void> {
+  /** Renames `.<base>.pending` to `<base>.parquet` (already renamed: nothing to do); returns the finals. */
+  async function publishFiles(files: string[]): Promise<string[]> {
+    const finals: string[] = [];
     for (const f of files) {
       const name = f.slice(f.lastIndexOf("/") + 1);
       const final = join(o.dir, `${name.slice(1, -".pending".length)}.parquet`);
       await rename(f, final).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== "ENOENT") throw err;
       });
+      finals.push(final);
     }
     if (files.length > 0) await syncDir(o.dir);
+    return finals;
   }
 
   const sink: Sink<T> = {
@@ -126,6 +129,7 @@ function transactionalParquet<T, W>(
       async prepare(seq) {
         if (prepared?.seq === seq) return; // a commit retried after a lost answer: already written
         const files: string[] = [];
+        let bytesOut = 0;
         const stamp = utcStamp(Date.now());
         try {
           for (let i = 0, part = 0; i < staged.length; i += o.rollRows, part++) {
@@ -133,7 +137,7 @@ function transactionalParquet<T, W>(
             const bytes = await encodeParquet(schema, rows);
             const base = `${o.prefix}-${stamp}-${instanceId}-t${seq}-${part}`;
             files.push(await writeFileDurably(o.dir, base, bytes, `.${base}.pending`));
-            counters.bytes_written += bytes.length;
+            bytesOut += bytes.length;
           }
         } catch (err) {
           counters.write_errors += 1;
@@ -141,16 +145,18 @@ function transactionalParquet<T, W>(
           await removeAll(files).catch(() => {});
           throw err;
         }
-        prepared = { seq, files };
+        prepared = { seq, files, bytes: bytesOut };
       },
       async publish(seq) {
         if (prepared?.seq !== seq) return;
-        await publishFiles(prepared.files);
-        counters.files_written += prepared.files.length;
+        const finals = await publishFiles(prepared.files);
+        counters.files_written += finals.length;
         counters.rows_written += staged.length;
+        counters.bytes_written += prepared.bytes;
         counters.last_roll_ts = Date.now();
         counters.last_error = null;
-        o.onRoll?.({ file: prepared.files.at(-1) ?? "", rows: staged.length });
+        const last = finals.at(-1);
+        if (last) o.onRoll?.({ file: last, rows: staged.length });
         prepared = undefined;
         staged = [];
       },

@@ -231,9 +231,9 @@ function sparkClass(cfg: Config): string {
   return join(lib, py, "site-packages", "pyspark", "bin", "spark-class");
 }
 
-/** The environment of the standalone daemons: loopback, small heaps, logs to the daemon's log. */
+/** The environment of the standalone daemons: loopback and small heaps (they log to stderr, so to the daemon's log). */
 function daemonEnv(): Record<string, string> {
-  return { SPARK_LOCAL_IP: "127.0.0.1", SPARK_DAEMON_MEMORY: "256m", SPARK_NO_DAEMONIZE: "1" };
+  return { SPARK_LOCAL_IP: "127.0.0.1", SPARK_DAEMON_MEMORY: "256m" };
 }
 
 /** The local standalone master (`org.apache.spark.deploy.master.Master`) of SPARK_MASTER. */

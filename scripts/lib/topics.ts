@@ -1,3 +1,4 @@
+import { type Admin, logLevel } from "kafkajs";
 import { createKafka } from "../../pipeline/io/kafka.ts";
 import { ScriptError } from "./progress.ts";
 
@@ -12,7 +13,8 @@ export interface TopicSpec {
 
 /** Creates missing topics (existing ones are left as they are); returns those created. */
 export async function ensureTopics(spec: TopicSpec): Promise<string[]> {
-  const admin = createKafka(spec.brokers, "rl-embeddings-admin").admin();
+  // Quiet: the leader wait below retries expected errors, and real ones are thrown.
+  const admin = createKafka(spec.brokers, "rl-embeddings-admin", { logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
@@ -52,7 +54,7 @@ export async function ensureTopics(spec: TopicSpec): Promise<string[]> {
  * UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_FOR_PARTITION (brokers apply the controller's
  * metadata a moment later).
  */
-async function untilServed(admin: ReturnType<ReturnType<typeof createKafka>["admin"]>, topics: string[]) {
+async function untilServed(admin: Admin, topics: string[]) {
   if (topics.length === 0) return;
   const deadline = Date.now() + 15_000;
   for (;;) {
